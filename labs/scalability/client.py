@@ -1,0 +1,105 @@
+"""A load client: many threads sending key-value requests to a list of nodes.
+
+Step 01 of the workshop. Each request goes to the next node in NODES, round robin by
+hand. One line per request, then a summary: wall time, throughput, p50/p95 latency
+and how many requests each node served.
+
+    python workshop_materials/01_nodes/client.py --requests 30 --concurrency 10
+"""
+import argparse
+import json
+import threading
+import time
+import urllib.error
+import urllib.request
+
+NODES = ["127.0.0.1:8001", "127.0.0.1:8002", "127.0.0.1:8003"]
+
+# Our nodes are on this machine: never send these requests through an HTTP proxy.
+opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def send(node, method, path, body=None, headers=None):
+    """One HTTP request to node ("host:port"); returns (status, reply as a dict)."""
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(f"http://{node}{path}", data=data, method=method,
+                                     headers={"Content-Type": "application/json", **(headers or {})})
+    try:
+        with opener.open(request, timeout=30) as response:
+            return response.status, json.loads(response.read() or b"{}")
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"{}")
+    except (OSError, ValueError) as error:
+        return 0, {"error": str(error)}  # 0: no HTTP answer at all (refused, timed out, garbled)
+
+
+def run(requests, concurrency):
+    """Send requests from concurrency threads; returns one (node, status, seconds) per request."""
+    results, lock = [], threading.Lock()
+    counter = iter(range(requests))
+
+    def worker():
+        while True:
+            with lock:
+                count = next(counter, None)
+            if count is None:
+                return
+            node = NODES[count % len(NODES)]
+            start = time.monotonic()
+            status, reply = send(node, "PUT", f"/kv/key-{count}", {"value": count})
+            seconds = time.monotonic() - start
+            with lock:
+                results.append((node, status, seconds))
+                print(f"{count:5}  {node:<21} {status}  {seconds * 1000:6.0f} ms  {reply.get('error', '')}",
+                      flush=True)
+
+    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return results
+
+
+def percentile(values, fraction):
+    values = sorted(values)
+    return values[min(len(values) - 1, int(fraction * len(values)))] if values else 0.0
+
+
+def summary(results, wall):
+    """The lines printed after a run."""
+    latencies = [seconds for _, _, seconds in results]
+    lines = [f"{len(results)} requests in {wall:.2f} s: {len(results) / wall:.1f} requests/s, "
+             f"p50 {percentile(latencies, 0.5) * 1000:.0f} ms, p95 {percentile(latencies, 0.95) * 1000:.0f} ms"]
+    for node in NODES:
+        served = sum(1 for name, status, _ in results if name == node and 200 <= status < 300)
+        lines.append(f"  {node:<21} {served} ok")
+    return lines
+
+
+def parse_nodes(text):
+    """'8001,8002' or '127.0.0.1:8001,host:8002' -> ['127.0.0.1:8001', ...]."""
+    return [item if ":" in item else f"127.0.0.1:{item}" for item in text.split(",") if item]
+
+
+def main():
+    parser = argparse.ArgumentParser(
+        description="Send concurrent key-value requests to nodes, round robin.",
+        epilog="example: python workshop_materials/01_nodes/client.py --requests 30 --concurrency 10 "
+               "--nodes 8001,8002,8003",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--requests", type=int, default=30, help="how many requests in all (default 30)")
+    parser.add_argument("--concurrency", type=int, default=10, help="client threads sending at once (default 10)")
+    parser.add_argument("--nodes", type=parse_nodes, help="host:port list or bare ports (default: NODES)")
+    args = parser.parse_args()
+    if args.requests < 1 or args.concurrency < 1:
+        parser.error("--requests and --concurrency must be at least 1")
+    if args.nodes:
+        NODES[:] = args.nodes
+    start = time.monotonic()
+    results = run(args.requests, args.concurrency)
+    print("\n".join(summary(results, time.monotonic() - start)))
+
+
+if __name__ == "__main__":
+    main()

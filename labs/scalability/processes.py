@@ -1,0 +1,48 @@
+"""Start, watch and stop node processes: what demos, benchmarks and coordinators share.
+
+Whoever starts a process stops it: stop() asks politely (terminate), then insists
+(kill). stop_on_signals() turns SIGTERM and a closed terminal into a normal exit,
+so the `finally:` that stops the children runs then too.
+"""
+import signal
+import subprocess
+import sys
+import time
+
+from labs.scalability.client import send
+
+
+def start(script, *args, quiet=True):
+    """Run `python -u script args`; its output is dropped when quiet, else shown as it comes."""
+    return subprocess.Popen([sys.executable, "-u", str(script), *map(str, args)],
+                            stdout=subprocess.DEVNULL if quiet else None)
+
+
+def wait_healthy(node, deadline=10):
+    """Poll GET /health on node ("host:port") until it answers 200; False after deadline seconds."""
+    end = time.monotonic() + deadline
+    while send(node, "GET", "/health")[0] != 200:
+        if time.monotonic() > end:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def stop(process, grace=3):
+    """Stop a child: terminate(), then kill() if it is still there after grace seconds."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(grace)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def stop_on_signals():
+    """Make SIGTERM (and SIGHUP, a closed terminal, where it exists) exit like Ctrl-C does."""
+    def leave(signum, frame):
+        raise SystemExit(0)
+    signal.signal(signal.SIGTERM, leave)
+    if hasattr(signal, "SIGHUP"):
+        signal.signal(signal.SIGHUP, leave)

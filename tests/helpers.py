@@ -1,0 +1,98 @@
+"""What every test needs: free ports, real processes that always stop, HTTP calls, polling.
+
+Tests start the project's scripts as real processes on ports chosen at run time, poll
+instead of sleeping, and stop every process with addCleanup, even when the test fails.
+"""
+import json
+import os
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback only: never a proxy
+
+
+def free_port():
+    """A port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def http(method, url, body=None, headers=None, timeout=10):
+    """One request; returns (status, parsed JSON or raw text, headers). Status 0: no answer."""
+    data = None if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
+    request = urllib.request.Request(url, data=data, method=method, headers=headers or {})
+    try:
+        with opener.open(request, timeout=timeout) as response:
+            status, raw, head = response.status, response.read(), response.headers
+    except urllib.error.HTTPError as error:
+        status, raw, head = error.code, error.read(), error.headers
+    except OSError:
+        return 0, None, {}
+    try:
+        return status, json.loads(raw), head
+    except ValueError:
+        return status, raw, head
+
+
+def wait_until(check, deadline=10, what="condition"):
+    """Poll check() until it returns something true; fail the test after deadline seconds."""
+    end = time.monotonic() + deadline
+    while time.monotonic() < end:
+        result = check()
+        if result:
+            return result
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {deadline} s waiting for {what}")
+
+
+def wait_healthy(port, deadline=10):
+    wait_until(lambda: http("GET", f"http://127.0.0.1:{port}/health", timeout=2)[0] == 200,
+               deadline, f"/health on port {port}")
+
+
+def stop(process):
+    """terminate(), then kill() if it does not go within a few seconds."""
+    if process.poll() is None:
+        process.terminate()
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    for stream in (process.stdin, process.stdout):
+        if stream:
+            stream.close()
+
+
+def start(test, script, *args, stdin=None):
+    """Start `python script args` from the repository root; stopped when the test ends.
+
+    Its output goes to a temporary file: read it with output(process)."""
+    log = tempfile.TemporaryFile(mode="w+")
+    process = subprocess.Popen([sys.executable, "-u", str(ROOT / script), *map(str, args)], cwd=ROOT,
+                               stdin=stdin, stdout=log, stderr=subprocess.STDOUT,
+                               env={**os.environ, "NO_COLOR": "1"})
+    process.log = log
+    test.addCleanup(log.close)
+    test.addCleanup(stop, process)
+    return process
+
+
+def output(process):
+    """Everything the process has printed so far."""
+    process.log.seek(0)
+    return process.log.read()
+
+
+def run(script, *args, timeout=60, input=None):
+    """Run a script to the end; returns the CompletedProcess with its text output."""
+    return subprocess.run([sys.executable, str(ROOT / script), *map(str, args)], cwd=ROOT, input=input,
+                          capture_output=True, text=True, timeout=timeout, env={**os.environ, "NO_COLOR": "1"})
