@@ -53,8 +53,8 @@ def main():
     name = args.name or f"node-{node.server_port}"
     threading.Thread(target=send_heartbeats, args=(args.registry[0], name, node.server_port, args.interval),
                      daemon=True).start()
-    print(f"node {name} ready on {node.name}, a heartbeat every {args.interval} s to {args.registry[0]}",
-          flush=True)
+    print(f"node {name} ready on {node.name} (pid {os.getpid()}), "
+          f"a heartbeat every {args.interval} s to {args.registry[0]}", flush=True)
     try:
         node.serve_forever()
     except KeyboardInterrupt:

@@ -27,7 +27,8 @@ HEALTH_TIMEOUT = 1  # a health check is instant on a live node
 
 
 def say(text):
-    print(f"{time.strftime('%H:%M:%S')}  {text}", flush=True)
+    """One timestamped line, written at once: print's separate newline would let threads interleave."""
+    print(f"{time.strftime('%H:%M:%S')}  {text}\n", end="", flush=True)
 
 
 def forward(node, method, path, data, timeout):

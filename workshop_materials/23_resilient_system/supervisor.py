@@ -20,7 +20,8 @@ BAD_SETTINGS = 2  # a node's exit code for a bad flag or a port in use: starting
 
 
 def say(text):
-    print(f"{time.strftime('%H:%M:%S')}  {text}", flush=True)
+    """One timestamped line, written at once: print's separate newline would let threads interleave."""
+    print(f"{time.strftime('%H:%M:%S')}  {text}\n", end="", flush=True)
 
 
 class Supervisor:
@@ -74,13 +75,14 @@ class Supervisor:
         with self.lock:
             for child in self.children.values():
                 child.terminate()
-            for port, child in self.children.items():
+            for child in self.children.values():
                 try:
                     child.wait(3)
                 except subprocess.TimeoutExpired:
                     child.kill()
                     child.wait()
-            say(f"stopped every node: {', '.join(map(str, self.children))}")
+            if self.children:
+                say(f"stopped every node: {', '.join(map(str, self.children))}")
             self.children.clear()
 
 
@@ -134,6 +136,8 @@ def main():
         threading.Thread(target=read_commands, args=(supervisor, quitting), daemon=True).start()
         while not quitting.wait(CHECK_EVERY):
             supervisor.watch()
+            if not supervisor.children:
+                parser.exit(2, "no node left to supervise\n")
     except KeyboardInterrupt:
         pass
     finally:
