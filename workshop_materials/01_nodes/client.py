@@ -19,13 +19,13 @@ NODES = ["127.0.0.1:8001", "127.0.0.1:8002", "127.0.0.1:8003"]
 opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
-def send(node, method, path, body=None, headers=None):
+def send(node, method, path, body=None, headers=None, timeout=30):
     """One HTTP request to node ("host:port"); returns (status, reply as a dict)."""
     data = None if body is None else json.dumps(body).encode()
     request = urllib.request.Request(f"http://{node}{path}", data=data, method=method,
                                      headers={"Content-Type": "application/json", **(headers or {})})
     try:
-        with opener.open(request, timeout=30) as response:
+        with opener.open(request, timeout=timeout) as response:
             return response.status, json.loads(response.read() or b"{}")
     except urllib.error.HTTPError as error:
         return error.code, json.loads(error.read() or b"{}")

@@ -154,7 +154,8 @@ class Handler(BaseHTTPRequestHandler):
         ms = (time.monotonic() - self.start) * 1000
         server = self.server
         print(f"{time.strftime('%H:%M:%S')}  {self.client_address[0]:<15} {self.command:<6} {self.path:<20} "
-              f"{status}  {ms:6.0f} ms  active {server.active} waiting {server.waiting}", flush=True)
+              f"{status}  {ms:6.0f} ms  active {server.active} waiting {server.waiting}\n",
+              end="", flush=True)  # one write: lines from parallel requests never run into each other
 
     def log_message(self, format, *args):
         """Silence http.server's own line per request: log_line() writes ours."""
