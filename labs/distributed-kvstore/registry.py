@@ -1,0 +1,182 @@
+"""A membership registry: nodes send heartbeats; silence makes them suspect, then dead.
+
+Step 11 of the workshop. The registry never calls anyone: it only listens. A member silent
+for --suspect-after seconds is suspect, for --dead-after seconds dead; one more heartbeat
+and it rejoins. GET /members lists every member and the latest events.
+
+    python workshop_materials/11_membership/registry.py --port 9500
+"""
+import argparse
+import json
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+CHECK_EVERY = 0.2  # seconds between two looks at every member's silence
+KEEP_EVENTS = 50  # GET /members returns this many of the newest events
+MAX_BODY = 10_000  # a heartbeat is a few dozen bytes
+
+
+class Registry(ThreadingHTTPServer):
+    """Who is in the cluster, judged only by how long each member has been silent."""
+
+    daemon_threads = True
+    request_queue_size = 128  # the default backlog of 5 drops bursts of concurrent clients
+
+    def __init__(self, host, port, suspect_after, dead_after):
+        super().__init__((host, port), Handler)
+        self.suspect_after, self.dead_after = suspect_after, dead_after
+        self.members = {}  # name -> {"name", "port", "pid", "state", "last_heartbeat", "heartbeats"}
+        self.events = []
+        self.lock = threading.Lock()
+
+    def heartbeat(self, name, port, pid):
+        """A member says it is alive: it joins, rejoins after being dead, or recovers from suspicion."""
+        with self.lock:
+            member = self.members.get(name)
+            if member is None:
+                member = self.members[name] = {"name": name, "heartbeats": 0}
+                event = "joined"
+            else:
+                event = {"dead": "rejoined", "suspect": "recovered"}.get(member["state"])
+            member.update(port=port, pid=pid, state="alive", last_heartbeat=time.monotonic())
+            member["heartbeats"] += 1
+            if event:
+                self.record(event, member)
+
+    def state_after(self, silence):
+        """alive, suspect or dead: only the silence decides."""
+        if silence >= self.dead_after:
+            return "dead"
+        if silence >= self.suspect_after:
+            return "suspect"
+        return "alive"
+
+    def check(self):
+        """Turn each member's silence into its state; record every change as an event."""
+        now = time.monotonic()
+        with self.lock:
+            for member in self.members.values():
+                state = self.state_after(now - member["last_heartbeat"])
+                if state != member["state"]:
+                    member["state"] = state
+                    self.record(state, member)
+
+    def record(self, event, member):
+        """Keep one event and print it as one line. The caller holds the lock."""
+        self.events.append({"id": len(self.events) + 1, "time": time.strftime("%H:%M:%S"), "event": event,
+                            "member": member["name"], "port": member["port"]})
+        print(f"{time.strftime('%H:%M:%S')}  {event:<9}  {member['name']:<12} port {member['port']:<5} "
+              f"pid {member['pid']}", flush=True)
+
+    def view(self):
+        """What GET /members answers: every member with its silence, and the newest events."""
+        self.check()
+        now = time.monotonic()
+        with self.lock:
+            members = [{"name": m["name"], "port": m["port"], "pid": m["pid"], "state": m["state"],
+                        "silence": round(now - m["last_heartbeat"], 1), "heartbeats": m["heartbeats"]}
+                       for m in self.members.values()]
+            return {"members": members, "events": self.events[-KEEP_EVENTS:],
+                    "suspect_after": self.suspect_after, "dead_after": self.dead_after}
+
+    def watch_forever(self):
+        """The failure detector: notice silences even when nobody asks for /members."""
+        while True:
+            self.check()
+            time.sleep(CHECK_EVERY)
+
+
+class BadRequest(Exception):
+    """A request we refuse, with its HTTP status and a message for people."""
+
+    def __init__(self, status, message):
+        super().__init__(message)
+        self.status = status
+
+
+def parse_heartbeat(data):
+    """(name, port, pid) from a body like {"name": "node-9501", "port": 9501, "pid": 1234}."""
+    try:
+        body = json.loads(data or b"null")
+    except ValueError:
+        raise BadRequest(400, "body is not valid JSON")
+    if not (isinstance(body, dict) and isinstance(body.get("name"), str) and body["name"]
+            and isinstance(body.get("port"), int) and isinstance(body.get("pid"), int)):
+        raise BadRequest(400, 'body must be like {"name": "node-9501", "port": 9501, "pid": 1234}')
+    return body["name"], body["port"], body["pid"]
+
+
+class Handler(BaseHTTPRequestHandler):
+    timeout = 30  # a client that stops sending mid-request does not hold a thread forever
+
+    def do_request(self):
+        """POST /heartbeat, GET /members, GET /health; anything else is a clear error."""
+        try:
+            if self.path == "/heartbeat" and self.command == "POST":
+                self.server.heartbeat(*parse_heartbeat(self.read_body()))
+                self.send_json(200, {"status": "ok"})
+            elif self.path == "/members" and self.command == "GET":
+                self.send_json(200, self.server.view())
+            elif self.path == "/health" and self.command == "GET":
+                self.send_json(200, {"status": "ok"})
+            elif self.path in ("/heartbeat", "/members", "/health"):
+                raise BadRequest(405, f"{self.command} is not allowed on {self.path}")
+            else:
+                raise BadRequest(404, f"no such path: {self.path}")
+        except BadRequest as error:
+            self.send_json(error.status, {"error": str(error)})
+            print(f"{time.strftime('%H:%M:%S')}  refused    {self.command} {self.path}: {error}", flush=True)
+    do_GET = do_PUT = do_DELETE = do_POST = do_PATCH = do_request
+
+    def read_body(self):
+        try:
+            length = int(self.headers.get("Content-Length", 0))
+        except ValueError:
+            raise BadRequest(400, "Content-Length is not a number")
+        if length > MAX_BODY:
+            self.close_connection = True  # we do not read it, so the connection cannot be reused
+            raise BadRequest(413, f"body larger than {MAX_BODY} bytes")
+        return self.rfile.read(length)
+
+    def send_json(self, status, body):
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, format, *args):
+        """Silence http.server's line per request: a heartbeat a second per node would drown the events."""
+
+
+def main():
+    parser = argparse.ArgumentParser(
+        description="A membership registry: heartbeats in, alive/suspect/dead out.",
+        epilog="example: python workshop_materials/11_membership/registry.py --port 9500",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=9500, help="port to listen on (default 9500)")
+    parser.add_argument("--suspect-after", type=float, default=2.0,
+                        help="seconds of silence before a member is suspect (default 2)")
+    parser.add_argument("--dead-after", type=float, default=4.0,
+                        help="seconds of silence before a member is dead (default 4)")
+    args = parser.parse_args()
+    if not 0 < args.suspect_after < args.dead_after:
+        parser.error("need 0 < --suspect-after < --dead-after")
+    try:
+        registry = Registry(args.host, args.port, args.suspect_after, args.dead_after)
+    except OSError as error:
+        parser.exit(2, f"cannot listen on {args.host}:{args.port}: {error.strerror or error}\n")
+    threading.Thread(target=registry.watch_forever, daemon=True).start()
+    print(f"registry {args.host}:{registry.server_port} ready: suspect after {args.suspect_after} s "
+          f"of silence, dead after {args.dead_after} s", flush=True)
+    try:
+        registry.serve_forever()
+    except KeyboardInterrupt:
+        print("registry stopped", flush=True)
+
+
+if __name__ == "__main__":
+    main()
