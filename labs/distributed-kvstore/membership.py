@@ -1,10 +1,10 @@
-"""A live view of the membership: who is alive, suspect or dead, and what just happened.
+"""A live view of the kvstore's membership: who is alive, suspect or dead, and what just happened.
 
-Step 11 of the workshop. Polls the registry's GET /members and redraws a table in place:
-member, port, state, seconds of silence and a strip of recent heartbeats, then the events.
+Starts from workshop_materials/11_membership/visualizer.py and adds each member's role
+(leader, follower, gateway) and the registry's "registered" and "removed" events.
 Piped, or with NO_COLOR set, it prints one plain line per event instead.
 
-    python workshop_materials/11_membership/visualizer.py --registry 9500
+    python labs/distributed-kvstore/membership.py --registry 9200
 """
 import argparse
 import os
@@ -13,13 +13,13 @@ import time
 from collections import deque
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "01_nodes"))
-from client import parse_nodes, send  # noqa: E402  (found through the line above)
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root, for `import labs...`
+from labs.scalability.client import parse_nodes, send  # noqa: E402
 
 STRIP = 40  # polls of heartbeat history shown per member, newest on the right
 SHOW_EVENTS = 10
 COLOURS = {"alive": "\033[32m", "joined": "\033[32m", "rejoined": "\033[32m", "recovered": "\033[32m",
-           "suspect": "\033[33m", "dead": "\033[31m"}
+           "registered": "\033[32m", "suspect": "\033[33m", "dead": "\033[31m", "removed": "\033[31m"}
 RESET, CLEAR_LINE, HOME, CLEAR_BELOW = "\033[0m", "\033[K", "\033[H", "\033[J"
 
 
@@ -49,22 +49,22 @@ def frame(registry, view, strips):
     """The lines of one screen: the table of members, then the newest events."""
     lines = [f"membership of {registry}   {time.strftime('%H:%M:%S')}   suspect after {view['suspect_after']} s "
              f"of silence, dead after {view['dead_after']} s", "",
-             f"{'member':<12} {'port':>5} {'pid':>7}  {'state':<8} {'silent':>7}  heartbeats (newest right)"]
+             f"{'member':<12} {'role':<9} {'port':>5} {'pid':>7}  {'state':<8} {'silent':>7}  heartbeats (newest right)"]
     for m in sorted(view["members"], key=lambda m: m["name"]):
-        lines.append(f"{m['name']:<12} {m['port']:>5} {m['pid']:>7}  {paint(m['state'], 8)} "
+        lines.append(f"{m['name']:<12} {m['role']:<9} {m['port']:>5} {m['pid']:>7}  {paint(m['state'], 8)} "
                      f"{m['silence']:>5.1f} s  {strips[m['name']]}")
     lines += ["", "events"]
-    lines += [f"{e['time']}  {paint(e['event'], 9)}  {e['member']}" for e in view["events"][-SHOW_EVENTS:]]
+    lines += [f"{e['time']}  {paint(e['event'], 10)}  {e['role']:<9} {e['member']}" for e in view["events"][-SHOW_EVENTS:]]
     return lines
 
 
 def main():
     parser = argparse.ArgumentParser(
-        description="Watch a membership registry: a live table of members and a log of events.",
-        epilog="example: python workshop_materials/11_membership/visualizer.py --registry 9500",
+        description="Watch the kvstore's registry: a live table of members and a log of events.",
+        epilog="example: python labs/distributed-kvstore/membership.py --registry 9200",
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--registry", type=parse_nodes, default=["127.0.0.1:9500"],
-                        help="registry host:port or bare port (default 127.0.0.1:9500)")
+    parser.add_argument("--registry", type=parse_nodes, default=["127.0.0.1:9200"],
+                        help="registry host:port or bare port (default 127.0.0.1:9200)")
     parser.add_argument("--every", type=float, default=0.5, help="seconds between two polls (default 0.5)")
     args = parser.parse_args()
     if args.every <= 0 or len(args.registry) != 1:
@@ -94,7 +94,8 @@ def main():
                     seen = 0 if newest < seen else seen  # a restarted registry counts from 1 again
                     for e in view["events"]:
                         if e["id"] > seen:
-                            print(f"{e['time']}  {e['event']:<9}  {e['member']:<12} port {e['port']}", flush=True)
+                            print(f"{e['time']}  {e['event']:<10} {e['role']:<9} {e['member']:<12} port {e['port']}",
+                                  flush=True)
                     seen = newest
             time.sleep(args.every)
     except KeyboardInterrupt:

@@ -1,16 +1,22 @@
-"""A membership registry: nodes send heartbeats; silence makes them suspect, then dead.
+"""The kvstore's membership registry: heartbeats in; alive, suspect, dead; news to the coordinator.
 
-Step 11 of the workshop. The registry never calls anyone: it only listens. A member silent
-for --suspect-after seconds is suspect, for --dead-after seconds dead; one more heartbeat
-and it rejoins. GET /members lists every member and the latest events.
+Starts from workshop_materials/11_membership/registry.py and adds: each member's role
+(leader, follower, gateway), registration by the coordinator before the first heartbeat,
+DELETE /members/<name> for a replaced member, and --notify: every event is POSTed to the
+coordinator's /membership, so it hears at once when a follower dies.
 
-    python workshop_materials/11_membership/registry.py --port 9500
+    python labs/distributed-kvstore/registry.py --port 9200 --notify 9100
 """
 import argparse
 import json
+import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root, for `import labs...`
+from labs.scalability.client import parse_nodes, send  # noqa: E402
 
 CHECK_EVERY = 0.2  # seconds between two looks at every member's silence
 KEEP_EVENTS = 50  # GET /members returns this many of the newest events
@@ -23,26 +29,34 @@ class Registry(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 128  # the default backlog of 5 drops bursts of concurrent clients
 
-    def __init__(self, host, port, suspect_after, dead_after):
+    def __init__(self, host, port, suspect_after, dead_after, notify=None):
         super().__init__((host, port), Handler)
-        self.suspect_after, self.dead_after = suspect_after, dead_after
-        self.members = {}  # name -> {"name", "port", "pid", "state", "last_heartbeat", "heartbeats"}
+        self.suspect_after, self.dead_after, self.notify = suspect_after, dead_after, notify
+        self.members = {}  # name -> {"name", "role", "port", "pid", "state", "last_heartbeat", "heartbeats"}
         self.events = []
         self.lock = threading.Lock()
 
-    def heartbeat(self, name, port, pid):
+    def heartbeat(self, name, port, pid, role, first_event="joined"):
         """A member says it is alive: it joins, rejoins after being dead, or recovers from suspicion."""
         with self.lock:
             member = self.members.get(name)
             if member is None:
                 member = self.members[name] = {"name": name, "heartbeats": 0}
-                event = "joined"
+                event = first_event
             else:
                 event = {"dead": "rejoined", "suspect": "recovered"}.get(member["state"])
-            member.update(port=port, pid=pid, state="alive", last_heartbeat=time.monotonic())
+            member.update(port=port, pid=pid, role=role, state="alive", last_heartbeat=time.monotonic())
             member["heartbeats"] += 1
             if event:
                 self.record(event, member)
+
+    def remove(self, name):
+        """Forget a member (the coordinator replaced it); False if there is none of that name."""
+        with self.lock:
+            member = self.members.pop(name, None)
+            if member:
+                self.record("removed", member)
+        return member is not None
 
     def state_after(self, silence):
         """alive, suspect or dead: only the silence decides."""
@@ -63,18 +77,21 @@ class Registry(ThreadingHTTPServer):
                     self.record(state, member)
 
     def record(self, event, member):
-        """Keep one event and print it as one line. The caller holds the lock."""
-        self.events.append({"id": len(self.events) + 1, "time": time.strftime("%H:%M:%S"), "event": event,
-                            "member": member["name"], "port": member["port"]})
-        print(f"{time.strftime('%H:%M:%S')}  {event:<9}  {member['name']:<12} port {member['port']:<5} "
-              f"pid {member['pid']}", flush=True)
+        """Keep one event, print it as one line, tell the coordinator. The caller holds the lock."""
+        news = {"id": len(self.events) + 1, "time": time.strftime("%H:%M:%S"), "event": event,
+                "member": member["name"], "role": member["role"], "port": member["port"]}
+        self.events.append(news)
+        print(f"{time.strftime('%H:%M:%S')}  {event:<10} {member['role']:<9} {member['name']:<12} "
+              f"port {member['port']:<5} pid {member['pid']}\n", end="", flush=True)
+        if self.notify:  # in a thread of its own: a slow coordinator must not hold up the heartbeats
+            threading.Thread(target=send, args=(self.notify, "POST", "/membership", news), daemon=True).start()
 
     def view(self):
         """What GET /members answers: every member with its silence, and the newest events."""
         self.check()
         now = time.monotonic()
         with self.lock:
-            members = [{"name": m["name"], "port": m["port"], "pid": m["pid"], "state": m["state"],
+            members = [{"name": m["name"], "role": m["role"], "port": m["port"], "pid": m["pid"], "state": m["state"],
                         "silence": round(now - m["last_heartbeat"], 1), "heartbeats": m["heartbeats"]}
                        for m in self.members.values()]
             return {"members": members, "events": self.events[-KEEP_EVENTS:],
@@ -96,31 +113,38 @@ class BadRequest(Exception):
 
 
 def parse_heartbeat(data):
-    """(name, port, pid) from a body like {"name": "node-9501", "port": 9501, "pid": 1234}."""
+    """(name, port, pid, role) from a body like {"name": "follower-1", "port": 9102, "pid": 1234, "role": "follower"}."""
     try:
         body = json.loads(data or b"null")
     except ValueError:
         raise BadRequest(400, "body is not valid JSON")
     if not (isinstance(body, dict) and isinstance(body.get("name"), str) and body["name"]
             and isinstance(body.get("port"), int) and isinstance(body.get("pid"), int)):
-        raise BadRequest(400, 'body must be like {"name": "node-9501", "port": 9501, "pid": 1234}')
-    return body["name"], body["port"], body["pid"]
+        raise BadRequest(400, 'body must be like {"name": "follower-1", "port": 9102, "pid": 1234, "role": "follower"}')
+    return body["name"], body["port"], body["pid"], str(body.get("role", "node"))
 
 
 class Handler(BaseHTTPRequestHandler):
     timeout = 30  # a client that stops sending mid-request does not hold a thread forever
 
     def do_request(self):
-        """POST /heartbeat, GET /members, GET /health; anything else is a clear error."""
+        """POST /heartbeat and /register, GET /members, DELETE /members/<name>, GET /health."""
         try:
             if self.path == "/heartbeat" and self.command == "POST":
                 self.server.heartbeat(*parse_heartbeat(self.read_body()))
+                self.send_json(200, {"status": "ok"})
+            elif self.path == "/register" and self.command == "POST":
+                self.server.heartbeat(*parse_heartbeat(self.read_body()), first_event="registered")
+                self.send_json(200, {"status": "ok"})
+            elif self.path.startswith("/members/") and self.command == "DELETE":
+                if not self.server.remove(self.path[len("/members/"):]):
+                    raise BadRequest(404, f"no such member: {self.path[len('/members/'):]}")
                 self.send_json(200, {"status": "ok"})
             elif self.path == "/members" and self.command == "GET":
                 self.send_json(200, self.server.view())
             elif self.path == "/health" and self.command == "GET":
                 self.send_json(200, {"status": "ok"})
-            elif self.path in ("/heartbeat", "/members", "/health"):
+            elif self.path in ("/heartbeat", "/register", "/members", "/health"):
                 raise BadRequest(405, f"{self.command} is not allowed on {self.path}")
             else:
                 raise BadRequest(404, f"no such path: {self.path}")
@@ -153,20 +177,22 @@ class Handler(BaseHTTPRequestHandler):
 
 def main():
     parser = argparse.ArgumentParser(
-        description="A membership registry: heartbeats in, alive/suspect/dead out.",
-        epilog="example: python workshop_materials/11_membership/registry.py --port 9500",
+        description="The kvstore's membership registry: heartbeats in, alive/suspect/dead out.",
+        epilog="example: python labs/distributed-kvstore/registry.py --port 9200 --notify 9100",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=9500, help="port to listen on (default 9500)")
+    parser.add_argument("--port", type=int, default=9200, help="port to listen on (default 9200)")
     parser.add_argument("--suspect-after", type=float, default=2.0,
                         help="seconds of silence before a member is suspect (default 2)")
     parser.add_argument("--dead-after", type=float, default=4.0,
                         help="seconds of silence before a member is dead (default 4)")
+    parser.add_argument("--notify", type=parse_nodes, default=[],
+                        help="coordinator host:port or bare port to tell of every event (default: nobody)")
     args = parser.parse_args()
-    if not 0 < args.suspect_after < args.dead_after:
-        parser.error("need 0 < --suspect-after < --dead-after")
+    if not 0 < args.suspect_after < args.dead_after or len(args.notify) > 1:
+        parser.error("need 0 < --suspect-after < --dead-after, and at most one --notify host:port")
     try:
-        registry = Registry(args.host, args.port, args.suspect_after, args.dead_after)
+        registry = Registry(args.host, args.port, args.suspect_after, args.dead_after, (args.notify or [None])[0])
     except OSError as error:
         parser.exit(2, f"cannot listen on {args.host}:{args.port}: {error.strerror or error}\n")
     threading.Thread(target=registry.watch_forever, daemon=True).start()
