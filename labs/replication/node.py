@@ -1,0 +1,188 @@
+"""A key-value node: an HTTP server that keeps a dict in memory.
+
+Step 01 of the workshop. The node works on at most --workers requests at once, each
+taking --delay seconds of simulated work; further requests wait their turn. That is
+why one node chokes when many clients arrive together. Run several on different ports.
+
+    python workshop_materials/01_nodes/node.py --port 8001 --workers 2
+"""
+import argparse
+import json
+import threading
+import time
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import unquote
+
+MAX_BODY = 1024 * 1024  # bigger request bodies get 413
+
+
+class Node(ThreadingHTTPServer):
+    """The server: one store and one set of worker slots, shared by every request thread."""
+
+    daemon_threads = True
+    request_queue_size = 128  # the default backlog of 5 drops bursts of concurrent clients
+
+    def __init__(self, host, port, workers, delay):
+        super().__init__((host, port), Handler)
+        self.name = f"{host}:{self.server_port}"
+        self.workers, self.delay = workers, delay
+        self.store = {}
+        self.lock = threading.Lock()
+        self.slots = threading.Semaphore(workers)
+        self.active = self.waiting = 0
+
+    @contextmanager
+    def worker_slot(self):
+        """Wait for one of the --workers slots; count who is working and who is waiting."""
+        with self.lock:
+            self.waiting += 1
+        self.slots.acquire()
+        with self.lock:
+            self.waiting -= 1
+            self.active += 1
+        try:
+            yield
+        finally:
+            with self.lock:
+                self.active -= 1
+            self.slots.release()
+
+    def health(self):
+        return {"status": "ok", "node": self.name, "workers": self.workers,
+                "active": self.active, "waiting": self.waiting}
+
+
+class BadRequest(Exception):
+    """A request we refuse, with its HTTP status and a message for people."""
+
+    def __init__(self, status, message):
+        super().__init__(message)
+        self.status = status
+
+
+def parse_value(data):
+    """The "value" of a JSON body like {"value": 42}; BadRequest if there is none."""
+    try:
+        body = json.loads(data or b"null")
+    except ValueError:
+        raise BadRequest(400, "body is not valid JSON")
+    if not isinstance(body, dict) or "value" not in body:
+        raise BadRequest(400, 'body must be a JSON object with a "value", like {"value": 42}')
+    return body["value"]
+
+
+class Handler(BaseHTTPRequestHandler):
+    timeout = 30  # a client that stops sending mid-request does not hold a thread forever
+
+    def do_request(self):
+        """Every method lands here: /health answers at once, the rest queue for a worker."""
+        self.start = time.monotonic()
+        if self.path == "/health" and self.command == "GET":
+            self.send_json(200, self.server.health())
+        else:
+            self.handle_kv()
+    do_GET = do_PUT = do_DELETE = do_POST = do_PATCH = do_request
+
+    def handle_kv(self):
+        """Wait for a free worker, do the simulated work, answer."""
+        with self.server.worker_slot():
+            time.sleep(self.server.delay)
+            try:
+                status, body = self.route(self.read_body())
+            except BadRequest as error:
+                status, body = error.status, {"error": str(error)}
+        self.send_json(status, body)
+
+    def route(self, data):
+        """The key-value API: /kv lists the keys, /kv/<key> reads, writes or deletes one."""
+        store, lock, method = self.server.store, self.server.lock, self.command
+        if self.path == "/kv":
+            if method != "GET":
+                raise BadRequest(405, f"{method} is not allowed on /kv")
+            with lock:
+                return 200, {"keys": sorted(store), "node": self.server.name}
+        if not self.path.startswith("/kv/") or len(self.path) == 4:
+            raise BadRequest(404, f"no such path: {self.path}")
+        key = unquote(self.path[4:])
+        if method == "GET":
+            with lock:
+                if key not in store:
+                    raise BadRequest(404, f"key not found: {key}")
+                return 200, {"key": key, "value": store[key], "node": self.server.name}
+        if method == "PUT":
+            value = parse_value(data)
+            with lock:
+                status = 200 if key in store else 201
+                store[key] = value
+            return status, {"key": key, "value": value, "node": self.server.name}
+        if method == "DELETE":
+            with lock:
+                if store.pop(key, None) is None:
+                    raise BadRequest(404, f"key not found: {key}")
+            return 200, {"key": key, "deleted": True, "node": self.server.name}
+        raise BadRequest(405, f"{method} is not allowed on /kv/<key>")
+
+    def read_body(self):
+        """The raw request body; BadRequest if it is too large to accept."""
+        try:
+            length = int(self.headers.get("Content-Length", 0))
+        except ValueError:
+            raise BadRequest(400, "Content-Length is not a number")
+        if length > MAX_BODY:
+            while length > 0:  # read it all anyway, so the client hears our 413 instead of a reset
+                chunk = self.rfile.read(min(length, 65536))
+                if not chunk:
+                    break
+                length -= len(chunk)
+            raise BadRequest(413, f"body larger than {MAX_BODY} bytes")
+        return self.rfile.read(length)
+
+    def send_json(self, status, body, headers=None):
+        """Answer with a JSON body, then log one line for this request."""
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(data)
+        self.log_line(status)
+
+    def log_line(self, status):
+        ms = (time.monotonic() - self.start) * 1000
+        server = self.server
+        print(f"{time.strftime('%H:%M:%S')}  {self.client_address[0]:<15} {self.command:<6} {self.path:<20} "
+              f"{status}  {ms:6.0f} ms  active {server.active} waiting {server.waiting}\n",
+              end="", flush=True)  # one write: lines from parallel requests never run into each other
+
+    def log_message(self, format, *args):
+        """Silence http.server's own line per request: log_line() writes ours."""
+
+
+def main():
+    parser = argparse.ArgumentParser(
+        description="A key-value node over HTTP.",
+        epilog="example: python workshop_materials/01_nodes/node.py --port 8001 --workers 2",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--port", type=int, default=8001, help="port to listen on (default 8001)")
+    parser.add_argument("--workers", type=int, default=2, help="requests worked on at once (default 2)")
+    parser.add_argument("--delay", type=float, default=0.1, help="seconds of simulated work per request (default 0.1)")
+    args = parser.parse_args()
+    if args.workers < 1 or args.delay < 0:
+        parser.error("--workers must be at least 1 and --delay not negative")
+    try:
+        node = Node(args.host, args.port, args.workers, args.delay)
+    except OSError as error:
+        parser.exit(2, f"cannot listen on {args.host}:{args.port}: {error.strerror or error}\n")
+    print(f"node {node.name} ready: {args.workers} workers, {args.delay} s of work per request", flush=True)
+    try:
+        node.serve_forever()
+    except KeyboardInterrupt:
+        print(f"node {node.name} stopped", flush=True)
+
+
+if __name__ == "__main__":
+    main()
