@@ -3,16 +3,24 @@
 Step 01 of the workshop. The node works on at most --workers requests at once, each
 taking --delay seconds of simulated work; further requests wait their turn. That is
 why one node chokes when many clients arrive together. Run several on different ports.
+Lab 1 adds two decorators on handle_kv: --rate-limit and --load-balance (a front).
 
-    python workshop_materials/01_nodes/node.py --port 8001 --workers 2
+    python labs/scalability/node.py --port 8001 --workers 2
 """
 import argparse
 import json
+import sys
 import threading
 import time
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from urllib.parse import unquote
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root, for `import labs...`
+from labs.scalability.load_balancer import STRATEGIES as BALANCERS, load_balancer  # noqa: E402
+from labs.scalability.rate_limiter import STRATEGIES as LIMITERS, rate_limited  # noqa: E402
+from labs.scalability.client import parse_nodes  # noqa: E402
 
 MAX_BODY = 1024 * 1024  # bigger request bodies get 413
 
@@ -22,6 +30,7 @@ class Node(ThreadingHTTPServer):
 
     daemon_threads = True
     request_queue_size = 128  # the default backlog of 5 drops bursts of concurrent clients
+    balancer = rate_limiter = None  # strategies from --load-balance and --rate-limit; None: feature off
 
     def __init__(self, host, port, workers, delay):
         super().__init__((host, port), Handler)
@@ -74,6 +83,7 @@ def parse_value(data):
 
 class Handler(BaseHTTPRequestHandler):
     timeout = 30  # a client that stops sending mid-request does not hold a thread forever
+    note = ""  # what the decorators add to this request's log line: ACCEPT/REJECT, the backend
 
     def do_request(self):
         """Every method lands here: /health answers at once, the rest queue for a worker."""
@@ -84,6 +94,8 @@ class Handler(BaseHTTPRequestHandler):
             self.handle_kv()
     do_GET = do_PUT = do_DELETE = do_POST = do_PATCH = do_request
 
+    @rate_limited
+    @load_balancer
     def handle_kv(self):
         """Wait for a free worker, do the simulated work, answer."""
         with self.server.worker_slot():
@@ -154,7 +166,8 @@ class Handler(BaseHTTPRequestHandler):
         ms = (time.monotonic() - self.start) * 1000
         server = self.server
         print(f"{time.strftime('%H:%M:%S')}  {self.client_address[0]:<15} {self.command:<6} {self.path:<20} "
-              f"{status}  {ms:6.0f} ms  active {server.active} waiting {server.waiting}", flush=True)
+              f"{status}  {ms:6.0f} ms  active {server.active} waiting {server.waiting}  {self.note}\n",
+              end="", flush=True)  # one write: lines from parallel requests never run into each other
 
     def log_message(self, format, *args):
         """Silence http.server's own line per request: log_line() writes ours."""
@@ -163,20 +176,38 @@ class Handler(BaseHTTPRequestHandler):
 def main():
     parser = argparse.ArgumentParser(
         description="A key-value node over HTTP.",
-        epilog="example: python workshop_materials/01_nodes/node.py --port 8001 --workers 2",
+        epilog="examples:\n  python labs/scalability/node.py --port 8001 --workers 2\n"
+               "  python labs/scalability/node.py --port 8001 --rate-limit fixed-window --limit 5 --window 1\n"
+               "  python labs/scalability/node.py --port 8000 --load-balance round-robin --backends 8001,8002,8003",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=int, default=8001, help="port to listen on (default 8001)")
     parser.add_argument("--workers", type=int, default=2, help="requests worked on at once (default 2)")
     parser.add_argument("--delay", type=float, default=0.1, help="seconds of simulated work per request (default 0.1)")
+    parser.add_argument("--rate-limit", choices=sorted(LIMITERS), help="limit each client's requests")
+    parser.add_argument("--limit", type=int, default=5, help="requests per client per window (default 5)")
+    parser.add_argument("--window", type=float, default=1.0, help="rate limit window in seconds (default 1)")
+    parser.add_argument("--load-balance", choices=sorted(BALANCERS),
+                        help="be a front: forward every request to one of --backends")
+    parser.add_argument("--backends", type=parse_nodes, help="host:port list or bare ports, for --load-balance")
     args = parser.parse_args()
     if args.workers < 1 or args.delay < 0:
         parser.error("--workers must be at least 1 and --delay not negative")
+    if args.limit < 1 or args.window <= 0:
+        parser.error("--limit must be at least 1 and --window more than 0")
+    if bool(args.load_balance) != bool(args.backends):
+        parser.error("--load-balance and --backends go together: --load-balance round-robin --backends 8001,8002")
     try:
         node = Node(args.host, args.port, args.workers, args.delay)
     except OSError as error:
         parser.exit(2, f"cannot listen on {args.host}:{args.port}: {error.strerror or error}\n")
     print(f"node {node.name} ready: {args.workers} workers, {args.delay} s of work per request", flush=True)
+    if args.rate_limit:
+        node.rate_limiter = LIMITERS[args.rate_limit](args.limit, args.window)
+        print(f"rate limit {args.rate_limit}: {args.limit} requests per {args.window:g} s per client", flush=True)
+    if args.load_balance:
+        node.balancer = BALANCERS[args.load_balance](args.backends)
+        print(f"front: {args.load_balance} over {', '.join(args.backends)}; no work of its own", flush=True)
     try:
         node.serve_forever()
     except KeyboardInterrupt:

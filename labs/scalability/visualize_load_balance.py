@@ -2,28 +2,41 @@
 
 Step 02 of the workshop. Pipe the 01 client into it: every line the client prints
 for a request names the node that served it; the chart counts them per node.
+Lab 1 adds a second, red bar of x per node: the requests its rate limiter rejected (429).
 
-    python workshop_materials/01_nodes/client.py --requests 60 | python workshop_materials/02_load_balancing/visualize_load_balance.py
+    python labs/scalability/client.py --requests 60 | python labs/scalability/visualize_load_balance.py
 """
 import argparse
 import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root, for `import labs...`
+from labs.scalability.colour import paint  # noqa: E402
 
 WIDTH = 40  # characters of the longest bar
 
 
-def bar_chart(counts, width=WIDTH):
-    """Lines of a bar chart: one bar per node, scaled so the biggest count fills width."""
-    biggest = max(counts.values(), default=0) or 1
-    return [f"{node:<21} {'#' * round(count * width / biggest):<{width}} {count}"
-            for node, count in counts.items()]
+def bar_chart(counts, width=WIDTH, rejected=None):
+    """Lines of a bar chart: one bar per node, scaled so the biggest count fills width;
+    under it a red bar of x for the node's rejected requests (429), when it has any."""
+    rejected = rejected or {}
+    biggest = max([*counts.values(), *rejected.values()], default=0) or 1
+    lines = []
+    for node in dict.fromkeys([*counts, *rejected]):
+        count, refused = counts.get(node, 0), rejected.get(node, 0)
+        lines.append(f"{node:<21} {'#' * round(count * width / biggest):<{width}} {count} ok")
+        if refused:
+            bar = f"{'x' * round(refused * width / biggest):<{width}}"  # pad before painting: codes take no room
+            lines.append(f"{'':<21} {paint(bar, 'red')} {refused} rejected (429)")
+    return lines
 
 
-def count_per_node(lines):
-    """Count the client's request lines per node: '<count>  <host:port>  <status> ...'."""
+def count_per_node(lines, status="2"):
+    """Count the client's request lines per node: '<count>  <host:port>  <status> ...' whose status starts so."""
     counts = {}
     for line in lines:
         fields = line.split()
-        if len(fields) >= 3 and fields[0].isdigit() and ":" in fields[1] and fields[2].isdigit():
+        if len(fields) >= 3 and fields[0].isdigit() and ":" in fields[1] and fields[2].startswith(status):
             counts[fields[1]] = counts.get(fields[1], 0) + 1
     return dict(sorted(counts.items()))
 
@@ -31,15 +44,16 @@ def count_per_node(lines):
 def main():
     argparse.ArgumentParser(
         description="Read a client run on stdin; chart the requests each node served.",
-        epilog="example: python workshop_materials/01_nodes/client.py --requests 60 | "
-               "python workshop_materials/02_load_balancing/visualize_load_balance.py",
+        epilog="example: python labs/scalability/client.py --requests 60 | "
+               "python labs/scalability/visualize_load_balance.py",
         formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
     lines = []
     for line in sys.stdin:
         print(line, end="", flush=True)
         lines.append(line)
     print("\nrequests per node")
-    print("\n".join(bar_chart(count_per_node(lines))) or "no request lines on stdin")
+    chart = bar_chart(count_per_node(lines), rejected=count_per_node(lines, "429"))
+    print("\n".join(chart) or "no request lines on stdin")
 
 
 if __name__ == "__main__":
