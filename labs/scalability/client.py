@@ -64,7 +64,7 @@ def run(requests, concurrency, balancer, rate=0, client_id=CLIENT_ID):
             with lock:
                 results.append((node, status, seconds))
                 print(f"{count:5}  {node:<21} {paint(str(status), 'green' if 200 <= status < 300 else 'red')}  "
-                      f"{seconds * 1000:6.0f} ms  {reply.get('error', '')}", flush=True)
+                      f"{seconds * 1000:6.0f} ms  {reply.get('error', '')}\n", end="", flush=True)  # one write
             if rate:
                 time.sleep(max(0.0, start + 1 / rate - time.monotonic()))
 

@@ -1,0 +1,76 @@
+"""A scripted run of lab 1, README steps b and d: load balancing, then rate limiting.
+
+b: nodes with 1, 2 and 4 workers; the client round robin, then least-response-time.
+d: one node limited to 5 requests/s per client; a bombarding client and a polite one.
+Prints the commands, the clients' charts and the node's ACCEPT/REJECT log; stops everything.
+
+    python labs/scalability/demo.py
+"""
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root, for `import labs...`
+from labs.scalability import processes  # noqa: E402
+from labs.scalability.client import send  # noqa: E402
+from labs.scalability.colour import paint  # noqa: E402
+
+HERE = Path(__file__).resolve().parent
+NODES = {8001: 1, 8002: 2, 8003: 4}  # port: workers
+
+
+def start_node(children, port, *args, quiet=True):
+    """Start node.py on port (added to children, to be stopped); exit with one line if the port is taken."""
+    if send(f"127.0.0.1:{port}", "GET", "/health")[0] != 0:
+        raise SystemExit(f"port {port} is in use: stop the nodes you started yourself, then run this again")
+    children.append(processes.start(HERE / "node.py", "--port", port, *args, quiet=quiet))
+    if not processes.wait_healthy(f"127.0.0.1:{port}"):
+        raise SystemExit(f"node on port {port} did not start")
+
+
+def client(*args, wait=True):
+    """Run client.py in this terminal, as a student would, showing the command first."""
+    print(paint(f"\n$ python labs/scalability/client.py {' '.join(args)}", "bold"), flush=True)
+    child = processes.start(HERE / "client.py", *args, quiet=False)
+    if wait:
+        child.wait()
+    return child
+
+
+def load_balancing(children):
+    """Step b: the same load, round robin and then least-response-time."""
+    print(paint("b. three unequal nodes: 8001 with 1 worker, 8002 with 2, 8003 with 4", "bold"), flush=True)
+    for port, workers in NODES.items():
+        start_node(children, port, "--workers", workers)
+    for strategy in ("round-robin", "least-response-time"):
+        client("--requests", "60", "--concurrency", "12", "--nodes", "8001,8002,8003", "--strategy", strategy)
+    for child in children:
+        processes.stop(child)
+    children.clear()
+
+
+def rate_limiting(children):
+    """Step d: a polite client and a bombarding one share a rate-limited node."""
+    print(paint("\nd. node 8001 allows 5 requests per second per client; its log shows ACCEPT / REJECT", "bold"), flush=True)
+    start_node(children, 8001, "--rate-limit", "fixed-window", "--limit", "5", "--window", "1", quiet=False)
+    polite = client("--requests", "4", "--concurrency", "1", "--rate", "1", "--nodes", "8001",
+                    "--client-id", "polite", wait=False)
+    children.append(polite)
+    time.sleep(0.5)  # let the polite client's first request go first, so the two runs are easy to tell apart
+    client("--requests", "30", "--concurrency", "10", "--nodes", "8001", "--client-id", "bombard")
+    polite.wait()
+
+
+def main():
+    processes.stop_on_signals()
+    children = []
+    try:
+        load_balancing(children)
+        rate_limiting(children)
+    finally:
+        for child in children:
+            processes.stop(child)
+
+
+if __name__ == "__main__":
+    main()
