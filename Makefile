@@ -1,10 +1,16 @@
 # Every target is one python command; the README lists them for people without make.
 PYTHON ?= python3
 
-.PHONY: demo test clean
+.PHONY: demo test clean demo-scalability bench-scalability
 
 demo:
-	$(PYTHON) workshop_materials/02_load_balancing/demo.py
+	$(PYTHON) labs/scalability/demo.py
+
+demo-scalability:
+	$(PYTHON) labs/scalability/demo.py
+
+bench-scalability:
+	$(PYTHON) labs/scalability/bench.py
 
 test:
 	$(PYTHON) -m tests

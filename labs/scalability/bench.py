@@ -16,9 +16,9 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root, for `import labs...`
 from labs.scalability import processes  # noqa: E402
 from labs.scalability.client import percentile, run  # noqa: E402
+from labs.scalability.demo import start_node  # noqa: E402
 from labs.scalability.load_balancer import STRATEGIES  # noqa: E402
 
-HERE = Path(__file__).resolve().parent
 WORKERS = [1, 2, 4]  # heterogeneous compute: one small, one medium, one big node
 
 
@@ -35,11 +35,10 @@ def main():
         parser.error("--delay must be more than 0, --requests and --concurrency at least 1")
     nodes = [f"127.0.0.1:{args.port + i}" for i in range(len(WORKERS))]
     processes.stop_on_signals()
-    children = [processes.start(HERE / "node.py", "--port", args.port + i, "--workers", workers, "--delay", args.delay)
-                for i, workers in enumerate(WORKERS)]
+    children = []
     try:
-        if not all(processes.wait_healthy(node) for node in nodes):
-            parser.exit(2, f"nodes did not start on ports {args.port}-{args.port + len(WORKERS) - 1}: in use?\n")
+        for i, workers in enumerate(WORKERS):
+            start_node(children, args.port + i, "--workers", workers, "--delay", args.delay)
         ideal = sum(WORKERS) / args.delay
         print(f"nodes with {WORKERS} workers, {args.delay} s per request; {args.requests} requests from "
               f"{args.concurrency} threads; ideal capacity {ideal:.0f} requests/s\n")
