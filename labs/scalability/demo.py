@@ -51,7 +51,8 @@ def load_balancing(children):
 
 def rate_limiting(children):
     """Step d: a polite client and a bombarding one share a rate-limited node."""
-    print(paint("\nd. node 8001 allows 5 requests per second per client; its log shows ACCEPT / REJECT", "bold"), flush=True)
+    print(paint("\nd. node 8001 allows each client 5 requests per second; its log shows ACCEPT / REJECT", "bold"),
+          flush=True)
     start_node(children, 8001, "--rate-limit", "fixed-window", "--limit", "5", "--window", "1", quiet=False)
     polite = client("--requests", "4", "--concurrency", "1", "--rate", "1", "--nodes", "8001",
                     "--client-id", "polite", wait=False)

@@ -207,7 +207,8 @@ def main():
         print(f"rate limit {args.rate_limit}: {args.limit} requests per {args.window:g} s per client", flush=True)
     if args.load_balance:
         node.balancer = BALANCERS[args.load_balance](args.backends)
-        print(f"front: {args.load_balance} over {', '.join(args.backends)}; no work of its own", flush=True)
+        print(f"front: {args.load_balance} over {', '.join(args.backends)}; "
+              "it only forwards, so --workers and --delay do not apply", flush=True)
     try:
         node.serve_forever()
     except KeyboardInterrupt:
