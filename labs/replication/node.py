@@ -120,8 +120,9 @@ class Node(ThreadingHTTPServer):
         # Follower k waits k delays: followers at growing distances, so you can watch a write percolate.
         time.sleep(self.replication_delay * distance)
         status, _ = send(follower, "PUT", "/replicate", {"entries": [entry]})
+        ms = round((time.monotonic() - started) * 1000)
         with self.lock:
-            self.acks[entry["version"]][follower] = round((time.monotonic() - started) * 1000) if status == 200 else None
+            self.acks[entry["version"]][follower] = ms if status == 200 else None
         answers.put((follower, status == 200))
 
     def entries_since(self, version):

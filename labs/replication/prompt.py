@@ -1,0 +1,112 @@
+"""The coordinator's prompt: put, get, down, up, status, quorum, wait, quit (stdlib cmd).
+
+Lab 2. Reads a terminal, commands piped on stdin, or a --script file alike; piped or scripted,
+it echoes each command so the output reads as a transcript, and prints # comment lines.
+
+    python labs/replication/coordinator.py --script labs/replication/demo.txt
+"""
+import cmd
+import json
+import sys
+import time
+
+from labs.replication.display import quorum_line, table
+from labs.scalability.colour import paint
+
+PROMPT = "replication> "
+
+
+class Prompt(cmd.Cmd):
+    """One do_<command> method per command; `help` lists their docstrings."""
+
+    intro = "commands: put KEY VALUE, get KEY, down NODE, up NODE, status, quorum W R, wait SECONDS, help, quit"
+
+    def __init__(self, coordinator, script=None):
+        super().__init__(stdin=script or sys.stdin)
+        self.coordinator = coordinator
+        self.use_rawinput = script is None and sys.stdin.isatty()
+        self.prompt = PROMPT if self.use_rawinput else ""
+
+    def precmd(self, line):
+        """Piped or scripted: show each command; a # line is narration, printed and not run."""
+        if not self.use_rawinput and line.strip() and line != "EOF":
+            print(paint(line.strip(), "bold") if line.startswith("#") else f"{PROMPT}{line.strip()}", flush=True)
+        return "" if line.startswith("#") else line
+
+    def emptyline(self):
+        """An empty line does nothing (cmd would repeat the last command)."""
+
+    def default(self, line):
+        print(f"unknown command: {line}  (type help)", flush=True)
+
+    def node(self, arg):
+        """The node named by arg (a name like follower2 or a port like 9003), or None after saying so."""
+        node = self.coordinator.find(arg.strip())
+        if node is None:
+            print(f"no node {arg.strip()!r}: use a name or port from `status`", flush=True)
+        return node
+
+    def do_put(self, arg):
+        """put KEY VALUE: write through the leader, acknowledged once W followers hold it (VALUE is JSON or text)."""
+        key, _, text = arg.strip().partition(" ")
+        if not key or not text.strip():
+            return print("usage: put KEY VALUE", flush=True)
+        try:
+            value = json.loads(text)
+        except ValueError:
+            value = text.strip()
+        self.coordinator.write(key, value)
+
+    def do_get(self, arg):
+        """get KEY: read from R followers; a stale reply is caught and never reported."""
+        if not arg.strip():
+            return print("usage: get KEY", flush=True)
+        self.coordinator.read(arg.strip())
+
+    def do_down(self, arg):
+        """down NODE: stop that node's process (NODE is its name or port)."""
+        node = self.node(arg)
+        if node and node.up:
+            self.coordinator.stop_node(node)
+        elif node:
+            print(f"{node} is already down", flush=True)
+
+    def do_up(self, arg):
+        """up NODE: start that node again; it catches up on the writes it missed."""
+        node = self.node(arg)
+        if node and not node.up:
+            try:
+                self.coordinator.start_nodes([node])
+            except RuntimeError as error:
+                print(error, flush=True)
+        elif node:
+            print(f"{node} is already up", flush=True)
+
+    def do_status(self, arg):
+        """status: the node table and whether R + W > N."""
+        status = self.coordinator.status()
+        print("\n".join([quorum_line(status), *table(status)]), flush=True)
+
+    def do_quorum(self, arg):
+        """quorum W R: change the write and read quorums (0 <= W <= N, 1 <= R <= N)."""
+        n = len(self.coordinator.followers)
+        try:
+            write_quorum, read_quorum = map(int, arg.split())
+        except ValueError:
+            return print("usage: quorum W R, like quorum 1 1", flush=True)
+        if not (0 <= write_quorum <= n and 1 <= read_quorum <= n):
+            return print(f"W must be between 0 and {n}, R between 1 and {n}", flush=True)
+        self.coordinator.write_quorum, self.coordinator.read_quorum = write_quorum, read_quorum
+        print(quorum_line(self.coordinator.status()), flush=True)
+
+    def do_wait(self, arg):
+        """wait SECONDS: pause, to let background replication land (handy in scripts)."""
+        try:
+            time.sleep(float(arg))
+        except ValueError:
+            print("usage: wait SECONDS, like wait 1", flush=True)
+
+    def do_quit(self, arg):
+        """quit: stop every node and the coordinator."""
+        return True
+    do_EOF = do_quit
