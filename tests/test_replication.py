@@ -110,14 +110,14 @@ class CoordinatorTest(unittest.TestCase):
 
     def test_a_stale_follower_is_caught_and_the_coordinator_answers_with_the_newest_version(self):
         port = self.coordinator("--write-quorum", 1, "--read-quorum", 1, "--replication-delay", 1)
-        self.assertIn("R + W = 1 + 1 = 2 <= N = 2: a read may ask only followers without the newest write",
+        self.assertIn("R + W = 1 + 1 = 2 <= N = 2: a read may miss the newest write",
                       output(self.process))
         status, reply, _ = http("PUT", self.url + "/kv/colour", {"value": "blue"})
         self.assertEqual((status, reply["acked"]), (201, [f"127.0.0.1:{port + 2}"]))  # follower 2 gets it at 2 s
         answers = [http("GET", self.url + "/kv/colour")[1] for _ in range(2)]  # round robin: both followers asked
         self.assertEqual([answer["value"] for answer in answers], ["blue", "blue"])
         self.assertRegex(output(self.process), rf"stale +colour  follower2 :{port + 3} answered not found, "
-                                               r"but the newest acknowledged write is v1: not reported")
+                                               r"older than the acknowledged v1: not reported")
         self.assertEqual(http("GET", f"http://127.0.0.1:{port + 3}/kv/colour")[0], 404)  # it really is behind
 
     def test_a_follower_down_fails_a_write_needing_all_and_the_follower_catches_up_when_up(self):
@@ -131,7 +131,7 @@ class CoordinatorTest(unittest.TestCase):
         self.assertEqual(http("PUT", self.url + "/kv/b", {"value": 2})[0], 201)
         self.assertFalse(self.nodes()["follower2"]["up"])
         self.command(f"up {port + 3}", "follower2 :%d is up" % (port + 3))
-        self.assertIn("replayed 2 writes it missed", output(self.process))
+        self.assertIn("applied 2 writes from the log of leader", output(self.process))
         follower2 = f"http://127.0.0.1:{port + 3}"
         self.assertEqual([http("GET", f"{follower2}/kv/{key}")[1]["value"] for key in "ab"], [1, 2])
         self.assertEqual(self.nodes()["follower2"]["version"], 2)

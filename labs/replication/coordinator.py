@@ -120,18 +120,20 @@ class Coordinator:
             node.ready = False
             if node.process:
                 processes.stop(node.process)
+        print(f"stopped the {len(self.nodes)} node processes", flush=True)
 
     def catch_up(self, node):
         """A new process starts empty: replay to it the writes the others hold. Versions make
         replays harmless. A follower learns from the leader; a returning leader from the followers."""
-        sources = [self.leader] if node.role == "follower" else self.followers
-        replayed = 0
-        for source in (source for source in sources if source.up):
+        sources = [source for source in ([self.leader] if node.role == "follower" else self.followers) if source.up]
+        applied = 0
+        for source in sources:
             status, log = send(source.address, "GET", "/log?since=0")
             if status == 200 and log["entries"]:
-                replayed += send(node.address, "PUT", "/replicate", {"entries": log["entries"]})[1].get("applied", 0)
-        if replayed:
-            self.event("caught-up", f"{node} replayed {replayed} writes it missed, in version order")
+                applied += send(node.address, "PUT", "/replicate", {"entries": log["entries"]})[1].get("applied", 0)
+        if applied:
+            self.event("caught-up", f"{node} applied {applied} writes from the log of "
+                                    f"{', '.join(source.name for source in sources)}, in version order")
 
     # The write path
 
@@ -198,8 +200,8 @@ class Coordinator:
         fresh = [answer for answer in replies if self.is_fresh(key, answer)]
         for node, status, reply in (answer for answer in replies if answer not in fresh):
             if status in (200, 404):
-                self.event("stale", f"{key}  {node} answered {self.describe(status, reply)}, but the newest "
-                                    f"acknowledged write is v{newest}: not reported")
+                self.event("stale", f"{key}  {node} answered {self.describe(status, reply)}, older than the "
+                                    f"acknowledged v{newest}: not reported")
             else:
                 self.event("missed", f"{key}  {node} did not answer: {reply.get('error', status)}")
         for node in [node for node in alive if node not in asked] + [self.leader]:

@@ -38,8 +38,8 @@ def quorum_line(status):
     n, w, r = status["followers"], status["write_quorum"], status["read_quorum"]
     if r + w > n:
         return f"R + W = {r} + {w} = {r + w} > N = {n}: every read asks a follower that holds the newest write"
-    return (f"R + W = {r} + {w} = {r + w} <= N = {n}: a read may ask only followers without the newest write; "
-            f"the coordinator catches that stale reply and answers from a fresh replica")
+    return (f"R + W = {r} + {w} = {r + w} <= N = {n}: a read may miss the newest write; "
+            f"the coordinator catches stale replies and asks a fresh replica")
 
 
 def event_line(event):
