@@ -1,7 +1,7 @@
 # Every target is one python command; the README lists them for people without make.
 PYTHON ?= python3
 
-.PHONY: demo test clean demo-scalability bench-scalability
+.PHONY: demo test clean demo-scalability bench-scalability demo-replication bench-replication
 
 demo:
 	$(PYTHON) labs/scalability/demo.py
@@ -11,6 +11,12 @@ demo-scalability:
 
 bench-scalability:
 	$(PYTHON) labs/scalability/bench.py
+
+demo-replication:
+	$(PYTHON) labs/replication/coordinator.py --script labs/replication/demo.txt
+
+bench-replication:
+	$(PYTHON) labs/replication/bench.py
 
 test:
 	$(PYTHON) -m tests
