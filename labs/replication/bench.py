@@ -49,7 +49,7 @@ def main():
     taken = [port for port in range(args.base_port, args.base_port + n + 1) if not port_free(port)]
     if taken:
         parser.exit(2, f"port {taken[0]} is in use: choose another --base-port\n")
-    coordinator = Coordinator(n, n, 1, args.base_port, args.delay, args.replication_delay, echo=False)
+    coordinator = Coordinator(n, n, 1, args.base_port, args.delay, args.replication_delay, show=None)
     try:
         coordinator.start_nodes(coordinator.nodes)
         print(f"N = {n} followers, follower k acks after k x {args.replication_delay} s, {args.delay} s of work "

@@ -16,6 +16,7 @@ import threading
 import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from pathlib import Path
 from urllib.parse import quote
 
@@ -53,11 +54,12 @@ class Coordinator:
     """Single leader: every write goes to the leader, which replicates it; reads go to R followers."""
 
     def __init__(self, followers=3, write_quorum=None, read_quorum=1, base_port=9001, delay=0.1,
-                 replication_delay=0.3, echo=True):
+                 replication_delay=0.3, show=partial(print, flush=True)):
         self.nodes = [Replica("leader", "leader", base_port)] + \
                      [Replica(f"follower{i}", "follower", base_port + i) for i in range(1, followers + 1)]
         self.write_quorum = followers if write_quorum is None else write_quorum
-        self.read_quorum, self.delay, self.replication_delay, self.echo = read_quorum, delay, replication_delay, echo
+        self.read_quorum, self.delay, self.replication_delay = read_quorum, delay, replication_delay
+        self.show = show  # prints one event line; None keeps events for GET /status only
         self.newest = {}  # key -> (version, deleted) of its newest acknowledged write: what no read may go below
         self.events, self.event_ids, self.lock = deque(maxlen=200), itertools.count(1), threading.Lock()
         self.turn = itertools.count()  # reads start at the next follower each time, round robin
@@ -74,12 +76,12 @@ class Coordinator:
         return next((node for node in self.nodes if name_or_port in (node.name, str(node.port))), None)
 
     def event(self, kind, text):
-        """Record one event for GET /status and, when echo is on, print it as one line."""
+        """Record one event for GET /status and show it as one line."""
         event = {"id": next(self.event_ids), "time": time.strftime("%H:%M:%S"), "kind": kind, "text": text}
         with self.lock:
             self.events.append(event)
-        if self.echo:
-            print(event_line(event), flush=True)
+        if self.show:
+            self.show(event_line(event))
 
     def refuse(self, status, text):
         self.event("refused", text)

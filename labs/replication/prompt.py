@@ -7,6 +7,7 @@ it echoes each command so the output reads as a transcript, and prints # comment
 """
 import cmd
 import json
+import os
 import sys
 import time
 
@@ -23,12 +24,35 @@ class Prompt(cmd.Cmd):
 
     def __init__(self, coordinator, script=None):
         super().__init__(stdin=script or sys.stdin)
-        self.coordinator = coordinator
+        self.coordinator, self.typing = coordinator, False
         self.use_rawinput = script is None and sys.stdin.isatty()
         self.prompt = PROMPT if self.use_rawinput else ""
+        if self.use_rawinput:
+            coordinator.show = self.show
+            if os.name == "nt":
+                os.system("")  # lets the classic Windows console understand the ANSI code show() uses
+
+    def show(self, line):
+        """An event line; one from the background while you type goes above a fresh prompt."""
+        if self.typing:
+            print(f"\r{line}\033[K\n{self.prompt}", end="", flush=True)
+        else:
+            print(line, flush=True)
+
+    def preloop(self):
+        self.typing = True
+
+    def postcmd(self, stop, line):
+        self.typing = not stop
+        return stop
+
+    def get_names(self):
+        """The commands `help` lists: EOF (end of a piped script) is no command to type."""
+        return [name for name in super().get_names() if name != "do_EOF"]
 
     def precmd(self, line):
         """Piped or scripted: show each command; a # line is narration, printed and not run."""
+        self.typing = False
         if not self.use_rawinput and line.strip() and line != "EOF":
             print(paint(line.strip(), "bold") if line.startswith("#") else f"{PROMPT}{line.strip()}", flush=True)
         return "" if line.startswith("#") else line
