@@ -27,7 +27,6 @@ from labs.replication.prompt import Prompt  # noqa: E402
 from labs.scalability import processes  # noqa: E402
 from labs.scalability.client import send  # noqa: E402
 
-NODE = Path(__file__).with_name("node.py")
 PERCOLATION_POLL = 0.05  # seconds between two looks at the leader's log for background acks
 
 
@@ -52,6 +51,8 @@ class Replica:
 
 class Coordinator:
     """Single leader: every write goes to the leader, which replicates it; reads go to R followers."""
+
+    node_script = Path(__file__).with_name("node.py")  # the program every node runs
 
     def __init__(self, followers=3, write_quorum=None, read_quorum=1, base_port=9001, delay=0.1,
                  replication_delay=0.3, show=partial(print, flush=True)):
@@ -91,7 +92,7 @@ class Coordinator:
 
     def node_command(self, node):
         """The node.py arguments for one node of the map."""
-        args = [NODE, "--port", node.port, "--role", node.role, "--delay", self.delay]
+        args = [self.node_script, "--port", node.port, "--role", node.role, "--delay", self.delay]
         if node.role == "leader":
             args += ["--followers", ",".join(f.address for f in self.followers),
                      "--replication-delay", self.replication_delay]
@@ -148,8 +149,7 @@ class Coordinator:
             return self.refuse(503, f"write {key}: W = {self.write_quorum} follower acks required, "
                                     f"only {len(alive)} followers up")
         started = time.monotonic()
-        status, reply = send(self.leader.address, "DELETE" if deleted else "PUT", f"/kv/{quote(key)}",
-                             None if deleted else {"value": value}, {"X-Write-Quorum": str(self.write_quorum)})
+        status, reply = self.send_write(key, value, deleted)
         ms = (time.monotonic() - started) * 1000
         if status not in (200, 201):
             return self.refuse(status or 503, f"write {key}: {reply.get('error', 'no answer from the leader')}")
@@ -166,6 +166,11 @@ class Coordinator:
         if pending:
             threading.Thread(target=self.follow_percolation, args=(what, version, pending), daemon=True).start()
         return status, reply
+
+    def send_write(self, key, value, deleted):
+        """The write itself: to the leader, asking for W follower acks."""
+        return send(self.leader.address, "DELETE" if deleted else "PUT", f"/kv/{quote(key)}",
+                    None if deleted else {"value": value}, {"X-Write-Quorum": str(self.write_quorum)})
 
     def follow_percolation(self, what, version, pending):
         """Report the acks that arrive after the answer: the write percolating in the background."""

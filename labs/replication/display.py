@@ -26,7 +26,7 @@ def table(status):
     for node in status["nodes"]:
         state = paint(f"{'up':<5}", "green") if node["up"] else paint(f"{'DOWN':<5}", "red")
         numbers = [node.get(field, "-") for field in ("keys", "version", "writes", "reads")]
-        if node["up"]:
+        if node["up"] and "version" in node:
             numbers[1] = f"v{numbers[1]}"
         lines.append(f"{node['name']:<10} {node['role']:<9} {node['port']:>5} {node['pid'] or '-':>7}  {state} "
                      f"{numbers[0]:>5} {numbers[1]:>8} {numbers[2]:>7} {numbers[3]:>6}")
@@ -39,7 +39,7 @@ def quorum_line(status):
     if r + w > n:
         return f"R + W = {r} + {w} = {r + w} > N = {n}: every read asks a follower that holds the newest write"
     return (f"R + W = {r} + {w} = {r + w} <= N = {n}: a read may miss the newest write; "
-            f"the coordinator catches stale replies and asks a fresh replica")
+            f"{status.get('stale_check', 'the coordinator')} catches stale replies and asks a fresh replica")
 
 
 def event_line(event):

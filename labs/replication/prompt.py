@@ -14,11 +14,10 @@ import time
 from labs.replication.display import quorum_line, table
 from labs.scalability.colour import paint
 
-PROMPT = "replication> "
-
-
 class Prompt(cmd.Cmd):
     """One do_<command> method per command; `help` lists their docstrings."""
+
+    PROMPT = "replication> "
 
     intro = "commands: put KEY VALUE, get KEY, down NODE, up NODE, status, quorum W R, wait SECONDS, help, quit"
 
@@ -26,7 +25,7 @@ class Prompt(cmd.Cmd):
         super().__init__(stdin=script or sys.stdin)
         self.coordinator, self.typing = coordinator, False
         self.use_rawinput = script is None and sys.stdin.isatty()
-        self.prompt = PROMPT if self.use_rawinput else ""
+        self.prompt = self.PROMPT if self.use_rawinput else ""
         if self.use_rawinput:
             coordinator.show = self.show
             if os.name == "nt":
@@ -54,7 +53,7 @@ class Prompt(cmd.Cmd):
         """Piped or scripted: show each command; a # line is narration, printed and not run."""
         self.typing = False
         if not self.use_rawinput and line.strip() and line != "EOF":
-            print(paint(line.strip(), "bold") if line.startswith("#") else f"{PROMPT}{line.strip()}", flush=True)
+            print(paint(line.strip(), "bold") if line.startswith("#") else f"{self.PROMPT}{line.strip()}", flush=True)
         return "" if line.startswith("#") else line
 
     def emptyline(self):

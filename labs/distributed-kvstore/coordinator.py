@@ -1,0 +1,263 @@
+"""The kvstore coordinator: lab 2's coordinator, plus a registry, a gateway and self-repair.
+
+Lab 3. Subclasses labs/replication/coordinator.py. Starts the registry, the leader, N followers
+and the gateway, and registers each; every put and get goes through the gateway. When the registry
+reports a follower dead, it starts a replacement on a new port, runs catchup.py on it, and only then
+lets it serve reads. `kill NODE` crashes a node (kill -9) for the demo.
+
+    python labs/distributed-kvstore/coordinator.py --followers 3 --write-quorum 2 --read-quorum 1
+"""
+import argparse
+import json
+import sys
+import threading
+from pathlib import Path
+from urllib.parse import quote
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root, for `import labs...`
+from labs.replication import display  # noqa: E402
+from labs.replication.api import CoordinatorHandler, CoordinatorServer  # noqa: E402
+from labs.replication.coordinator import Coordinator, Replica, port_free  # noqa: E402
+from labs.replication.prompt import Prompt  # noqa: E402
+from labs.scalability import processes  # noqa: E402
+from labs.scalability.client import send  # noqa: E402
+from labs.scalability.load_balancer import STRATEGIES as BALANCERS  # noqa: E402
+from labs.scalability.rate_limiter import STRATEGIES as LIMITERS  # noqa: E402
+from catchup import CatchUpFailed, catch_up  # noqa: E402  (catchup.py, beside this file)
+
+HERE = Path(__file__).resolve().parent
+display.COLOURS.update({"suspect": "yellow", "dead": "red", "killed": "red", "replace": "yellow",
+                        "joined": "green", "rejoined": "green", "recovered": "green", "registered": "green"})
+
+
+class KVStore(Coordinator):
+    """Lab 2's single leader and followers, behind a gateway, watched by a registry, repairing itself."""
+
+    node_script = HERE / "node.py"
+
+    def __init__(self, args):
+        super().__init__(args.followers, args.write_quorum, args.read_quorum, args.base_port, args.delay,
+                         args.replication_delay)
+        self.args = args
+        self.registry = Replica("registry", "registry", args.registry_port)
+        self.gateway = Replica("gateway", "gateway", args.gateway_port)
+        self.next_port = args.base_port + args.followers + 1  # a replacement gets a port never used before
+        self.next_number = args.followers + 1
+
+    # Starting: registry first (nodes send it heartbeats), then lab 2's nodes, then the gateway in front
+
+    def start(self):
+        interval, dead_after = self.args.heartbeat_interval, self.args.dead_after
+        self.start_service(self.registry, HERE / "registry.py", "--notify", self.args.port,
+                           "--suspect-after", dead_after / 2, "--dead-after", dead_after)
+        self.start_nodes(self.nodes)
+        limits = ["--rate-limit", self.args.rate_limit, "--limit", self.args.limit, "--window", self.args.window] \
+            if self.args.rate_limit else []
+        self.start_service(self.gateway, HERE / "gateway.py", "--leader", self.leader.address,
+                           "--followers", self.serving(), "--write-quorum", self.write_quorum,
+                           "--read-quorum", self.read_quorum, "--load-balance", self.args.load_balance, *limits,
+                           "--registry", self.registry.address, "--heartbeat-interval", interval, "--name", "gateway")
+        self.register(self.gateway)
+
+    def start_service(self, service, script, *args):
+        service.process = processes.start(script, "--port", service.port, *args)
+        if not processes.wait_healthy(service.address) or service.process.poll() is not None:
+            raise RuntimeError(f"{service} did not start (is port {service.port} in use?)")
+        service.ready = True
+
+    def node_command(self, node):
+        return [*super().node_command(node), "--name", node.name, "--registry", self.registry.address,
+                "--heartbeat-interval", self.args.heartbeat_interval]
+
+    def start_nodes(self, nodes):
+        super().start_nodes(nodes)
+        for node in nodes:
+            self.register(node)
+
+    def register(self, node):
+        """Tell the registry about a process we started: it is a member before its first heartbeat."""
+        send(self.registry.address, "POST", "/register",
+             {"name": node.name, "port": node.port, "pid": node.process.pid, "role": node.role})
+
+    def stop_all(self):
+        for service in (self.gateway, self.registry):
+            if service.process:
+                processes.stop(service.process)
+        print("stopped the gateway and the registry", flush=True)
+        super().stop_all()
+
+    # Every put and get goes through the gateway, like any client's
+
+    def send_write(self, key, value, deleted):
+        return send(self.gateway.address, "DELETE" if deleted else "PUT", f"/kv/{quote(key)}",
+                    None if deleted else {"value": value}, {"X-Client-Id": "coordinator"})
+
+    def read(self, key):
+        status, reply = send(self.gateway.address, "GET", f"/kv/{quote(key)}", headers={"X-Client-Id": "coordinator"})
+        if status not in (200, 404):
+            return self.refuse(status or 503, f"read {key}: {reply.get('error', 'the gateway does not answer')}")
+        served_by = self.by_address(reply.get("node", "?"))
+        self.event("read", f"{key}  {self.describe(status, reply)}  through the gateway, from {served_by}")
+        return status, reply
+
+    # Self-repair: the registry's news, a replacement, catch-up
+
+    def membership(self, news):
+        """The registry reports an event; a dead follower gets a replacement."""
+        self.event(news["event"], f"{news['member']} :{news['port']} ({news['role']}), says the registry")
+        follower = self.find(news["member"])
+        if news["event"] == "dead" and follower in self.followers:
+            threading.Thread(target=self.replace, args=(follower,), daemon=True).start()
+        elif news["event"] == "dead":
+            self.event("dead", f"{news['member']} is not replaced automatically: `up {news['member']}` restarts it")
+
+    def replace(self, dead):
+        """Retire the dead follower, start a new one on a new port, catch it up, then let it serve reads."""
+        with self.lock:
+            if dead not in self.nodes:
+                return  # already replaced
+            self.nodes.remove(dead)
+            new = Replica(f"follower{self.next_number}", "follower", self.next_port)
+            self.nodes.append(new)
+            self.next_number, self.next_port = self.next_number + 1, self.next_port + 1
+        processes.stop(dead.process)  # it may be frozen rather than gone: make sure
+        self.tell_followers()  # no more reads for it, no more writes shipped to it
+        self.event("replace", f"{dead} is dead: starting {new} to take its place")
+        try:
+            self.start_nodes([new])  # lab 2's start, with our catch_up below
+        except RuntimeError as error:
+            return self.event("refused", f"replacement failed: {error}")
+        self.tell_followers()
+        send(self.registry.address, "DELETE", f"/members/{dead.name}")
+        self.event("up", f"{new} serves reads now, in place of {dead}")
+
+    def catch_up(self, node):
+        """A follower gets the leader's snapshot and the writes during the copy (catchup.py)."""
+        if node.role != "follower" or not self.leader.up:
+            return super().catch_up(node)
+        followers = [f.address for f in self.followers if f.up or f is node]
+        try:
+            done = catch_up(self.leader.address, node.address, followers)
+        except CatchUpFailed as error:
+            raise RuntimeError(f"{node} could not catch up: {error}")
+        if done["keys"] or done["replayed"]:
+            self.event("caught-up", f"{node}: snapshot of {done['keys']} keys (v{done['snapshot_version']}), "
+                                    f"{done['replayed']} writes during the copy, now at v{done['version']}, "
+                                    f"in {done['seconds'] * 1000:.0f} ms")
+
+    def serving(self):
+        """The followers that may serve reads: up and caught up."""
+        return ",".join(f.address for f in self.followers if f.up)
+
+    def tell_followers(self):
+        """The leader ships writes to, and the gateway reads from, the followers that are up."""
+        followers = [f.address for f in self.followers if f.up]
+        for node in (self.leader, self.gateway):
+            if node.up:
+                send(node.address, "PUT", "/followers", {"followers": followers})
+
+    def status(self):
+        status = super().status()
+        status["nodes"] += [{"name": s.name, "role": s.role, "port": s.port, "up": s.up,
+                             "pid": s.process.pid if s.up else None} for s in (self.gateway, self.registry)]
+        return dict(status, stale_check="the gateway")
+
+
+class KVStoreHandler(CoordinatorHandler):
+    """Lab 2's coordinator API, plus POST /membership: the registry's news."""
+
+    def do_request(self):
+        if self.path == "/membership" and self.command == "POST":
+            self.server.coordinator.membership(json.loads(self.read_body()))
+            return self.send_json(200, {"status": "ok"})
+        super().do_request()
+    do_GET = do_PUT = do_DELETE = do_POST = do_PATCH = do_request
+
+
+class KVStorePrompt(Prompt):
+    PROMPT = "kvstore> "
+    intro = "commands: put KEY VALUE, get KEY, kill NODE, down NODE, up NODE, status, wait SECONDS, help, quit"
+
+    def do_kill(self, arg):
+        """kill NODE: crash that node's process (kill -9): no goodbye, the registry only notices the silence."""
+        node = self.node(arg)
+        if node and node.process and node.process.poll() is None:
+            node.process.kill()
+            self.coordinator.event("killed", f"{node} (pid {node.process.pid}) crashed: kill -9")
+        elif node:
+            print(f"{node} is not running", flush=True)
+
+    def do_quorum(self, arg):
+        """quorum: W and R are the gateway's settings here; restart with --write-quorum and --read-quorum."""
+        print(self.do_quorum.__doc__.split(": ", 1)[1], flush=True)
+
+
+def main():
+    parser = argparse.ArgumentParser(
+        description="Start the whole kvstore: registry, gateway, 1 leader and N followers; repair it when a "
+                    "follower dies.",
+        epilog="examples:\n  python labs/distributed-kvstore/coordinator.py --followers 3 --write-quorum 2 "
+               "--read-quorum 1\n  python labs/distributed-kvstore/coordinator.py --watch",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--followers", type=int, default=3, help="N, the number of followers (default 3)")
+    parser.add_argument("--write-quorum", type=int, help="W, follower acks a write waits for (default N)")
+    parser.add_argument("--read-quorum", type=int, default=1, help="R, followers a read asks (default 1)")
+    parser.add_argument("--port", type=int, default=9100, help="port of the coordinator's API (default 9100)")
+    parser.add_argument("--gateway-port", type=int, default=8080, help="the gateway's port (default 8080)")
+    parser.add_argument("--registry-port", type=int, default=9200, help="the registry's port (default 9200)")
+    parser.add_argument("--base-port", type=int, default=9101, help="the leader's port, followers next (default 9101)")
+    parser.add_argument("--heartbeat-interval", type=float, default=0.5, help="seconds between heartbeats (default 0.5)")
+    parser.add_argument("--dead-after", type=float, default=3.0,
+                        help="seconds of silence before the registry declares a member dead (default 3)")
+    parser.add_argument("--delay", type=float, default=0.1, help="seconds of work per node request (default 0.1)")
+    parser.add_argument("--replication-delay", type=float, default=0.3,
+                        help="seconds before follower 1 gets a write, 2x for follower 2, ... (default 0.3)")
+    parser.add_argument("--load-balance", choices=sorted(BALANCERS), default="round-robin",
+                        help="the gateway's strategy for reads (default round-robin)")
+    parser.add_argument("--rate-limit", choices=sorted(LIMITERS), help="the gateway limits each client's requests")
+    parser.add_argument("--limit", type=int, default=5, help="requests per client per window (default 5)")
+    parser.add_argument("--window", type=float, default=1.0, help="rate limit window in seconds (default 1)")
+    parser.add_argument("--script", type=argparse.FileType("r"), help="run the commands in this file, then quit")
+    parser.add_argument("--watch", action="store_true", help="only watch the coordinator on --port, live")
+    args = parser.parse_args()
+    if args.watch:
+        return display.watch(f"127.0.0.1:{args.port}")
+    n = args.followers
+    args.write_quorum = n if args.write_quorum is None else args.write_quorum
+    if n < 1 or not 0 <= args.write_quorum <= n or not 1 <= args.read_quorum <= n:
+        parser.error(f"need --followers >= 1, 0 <= --write-quorum <= {n} and 1 <= --read-quorum <= {n}")
+    if args.heartbeat_interval <= 0 or args.dead_after <= 2 * args.heartbeat_interval or args.limit < 1 \
+            or args.window <= 0 or args.delay < 0 or args.replication_delay < 0:
+        parser.error("need --heartbeat-interval > 0, --dead-after > 2 heartbeat intervals, --limit >= 1, "
+                     "--window > 0 and no negative delay")
+    ports = [args.port, args.gateway_port, args.registry_port, *range(args.base_port, args.base_port + n + 1)]
+    taken = [port for port in ports if not port_free(port)]
+    if len(set(ports)) < len(ports) or taken:
+        parser.exit(2, f"port {taken[0] if taken else 'numbers overlap'}: in use (is another kvstore still "
+                       f"running?)\n")
+    store = KVStore(args)
+    try:
+        server = CoordinatorServer("127.0.0.1", args.port, store)
+    except OSError as error:
+        parser.exit(2, f"cannot listen on 127.0.0.1:{args.port}: {error.strerror or error}\n")
+    server.RequestHandlerClass = KVStoreHandler
+    processes.stop_on_signals()
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        store.start()
+        status = store.status()
+        print("\n".join([f"kvstore: clients talk to the gateway on http://127.0.0.1:{args.gateway_port}; "
+                         f"registry on :{args.registry_port}; coordinator API on :{args.port}",
+                         display.quorum_line(status), *display.table(status)]), flush=True)
+        KVStorePrompt(store, args.script).cmdloop()
+    except KeyboardInterrupt:
+        print()
+    except RuntimeError as error:
+        print(error, flush=True)
+    finally:
+        store.stop_all()
+        server.server_close()
+
+
+if __name__ == "__main__":
+    main()
