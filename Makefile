@@ -1,10 +1,10 @@
 # Every target is one python command; the README lists them for people without make.
 PYTHON ?= python3
 
-.PHONY: demo test clean demo-scalability bench-scalability demo-replication bench-replication
+.PHONY: demo test clean demo-scalability bench-scalability demo-replication bench-replication demo-kvstore bench-kvstore
 
 demo:
-	$(PYTHON) labs/scalability/demo.py
+	$(PYTHON) labs/tour.py
 
 demo-scalability:
 	$(PYTHON) labs/scalability/demo.py
@@ -17,6 +17,9 @@ demo-replication:
 
 bench-replication:
 	$(PYTHON) labs/replication/bench.py
+
+demo-kvstore:
+	$(PYTHON) labs/distributed-kvstore/demo.py
 
 test:
 	$(PYTHON) -m tests

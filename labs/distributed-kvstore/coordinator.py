@@ -26,6 +26,7 @@ from labs.scalability.rate_limiter import STRATEGIES as LIMITERS  # noqa: E402
 from catchup import CatchUpFailed, catch_up  # noqa: E402  (catchup.py, beside this file)
 
 HERE = Path(__file__).resolve().parent
+GATEWAY_LOG = HERE / "gateway.log"  # the gateway's log, for its own terminal: tail -f labs/distributed-kvstore/gateway.log
 display.COLOURS.update({"suspect": "yellow", "dead": "red", "killed": "red", "replace": "yellow",
                         "joined": "green", "rejoined": "green", "recovered": "green", "registered": "green"})
 
@@ -56,11 +57,12 @@ class KVStore(Coordinator):
         self.start_service(self.gateway, HERE / "gateway.py", "--leader", self.leader.address,
                            "--followers", self.serving(), "--write-quorum", self.write_quorum,
                            "--read-quorum", self.read_quorum, "--load-balance", self.args.load_balance, *limits,
-                           "--registry", self.registry.address, "--heartbeat-interval", interval, "--name", "gateway")
+                           "--registry", self.registry.address, "--heartbeat-interval", interval, "--name", "gateway",
+                           log=open(GATEWAY_LOG, "w"))
         self.register(self.gateway)
 
-    def start_service(self, service, script, *args):
-        service.process = processes.start(script, "--port", service.port, *args)
+    def start_service(self, service, script, *args, log=None):
+        service.process = processes.start(script, "--port", service.port, *args, log=log)
         if not processes.wait_healthy(service.address) or service.process.poll() is not None:
             raise RuntimeError(f"{service} did not start (is port {service.port} in use?)")
         service.ready = True

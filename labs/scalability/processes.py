@@ -12,10 +12,11 @@ import time
 from labs.scalability.client import send
 
 
-def start(script, *args, quiet=True):
-    """Run `python -u script args`; its output is dropped when quiet, else shown as it comes."""
+def start(script, *args, quiet=True, log=None):
+    """Run `python -u script args`; its output goes to the log file if given, else is dropped when quiet,
+    else shown as it comes."""
     return subprocess.Popen([sys.executable, "-u", str(script), *map(str, args)],
-                            stdout=subprocess.DEVNULL if quiet else None)
+                            stdout=log or (subprocess.DEVNULL if quiet else None), stderr=subprocess.STDOUT if log else None)
 
 
 def wait_healthy(node, deadline=10):
