@@ -1,4 +1,5 @@
-"""Python standard library only: every import in every .py file is stdlib or the project's own."""
+"""Python standard library only: every import in every .py file is stdlib or the project's own
+(a package at the root, or a .py file anywhere in the repository: scripts import their neighbours)."""
 import ast
 import sys
 import unittest
@@ -15,21 +16,15 @@ def top_level_imports(path):
             yield node.module.split(".")[0]
 
 
-def is_project_module(name, path):
-    """A package at the repository root, or a .py file beside this one or in a neighbouring folder
-    (a workshop step imports its own files and earlier steps' files)."""
-    return (ROOT / name / "__init__.py").exists() or (path.parent / f"{name}.py").exists() or \
-        any((folder / f"{name}.py").exists() for folder in path.parent.parent.iterdir() if folder.is_dir())
-
-
 class StandardLibraryOnlyTest(unittest.TestCase):
     @unittest.skipUnless(hasattr(sys, "stdlib_module_names"), "needs Python 3.10+ to list the standard library")
     def test_every_import_is_stdlib_or_project(self):
         files = [path for path in ROOT.rglob("*.py") if ".git" not in path.parts]
         self.assertGreater(len(files), 5)
+        project = {path.stem for path in files} | {path.parent.name for path in ROOT.glob("*/__init__.py")}
         outside = [f"{path.relative_to(ROOT)} imports {name}"
                    for path in files for name in top_level_imports(path)
-                   if name not in sys.stdlib_module_names and not is_project_module(name, path)]
+                   if name not in sys.stdlib_module_names and name not in project]
         self.assertEqual(outside, [])
 
 
