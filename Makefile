@@ -21,6 +21,9 @@ bench-replication:
 demo-kvstore:
 	$(PYTHON) labs/distributed-kvstore/demo.py
 
+bench-kvstore:
+	$(PYTHON) labs/distributed-kvstore/bench.py
+
 test:
 	$(PYTHON) -m tests
 

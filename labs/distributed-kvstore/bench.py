@@ -1,0 +1,171 @@
+"""Benchmark: from a crashed follower to a caught-up replacement serving reads, for 1,000 and 10,000 keys.
+
+Lab 3. Starts the whole store (coordinator.py) on ports of its own, loads the keys through the
+gateway, types `kill follower2` at the coordinator's prompt, and times from the kill, by polling the
+coordinator's GET /status: detection (the registry says dead), spawn (the replacement answers),
+catch-up, and reads served (total). Numbers, not a test.
+
+    python labs/distributed-kvstore/bench.py
+"""
+import argparse
+import contextlib
+import io
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root, for `import labs...`
+from labs.scalability import processes  # noqa: E402
+from labs.scalability.client import run, send  # noqa: E402
+from labs.scalability.load_balancer import STRATEGIES  # noqa: E402
+
+COORDINATOR = Path(__file__).with_name("coordinator.py")
+VICTIM = "follower2"
+LOADERS = 16  # client threads that load the keys through the gateway
+POLL = 0.02  # seconds between two looks at GET /status: the resolution of every number below
+STEPS = ["detection", "spawn", "catch-up", "total"]
+
+
+def start_store(port, args):
+    """The coordinator, its prompt on a pipe; ports: API, gateway, registry, then leader and followers."""
+    return subprocess.Popen([sys.executable, "-u", str(COORDINATOR), "--followers", str(args.followers),
+                             "--write-quorum", "1", "--delay", "0", "--replication-delay", "0",
+                             "--heartbeat-interval", str(args.heartbeat_interval), "--dead-after", str(args.dead_after),
+                             "--port", str(port), "--gateway-port", str(port + 1), "--registry-port", str(port + 2),
+                             "--base-port", str(port + 3)],
+                            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
+
+
+def type_in(store, command):
+    store.stdin.write(command + "\n")
+    store.stdin.flush()
+
+
+def wait_ready(store, gateway):
+    """Wait until the gateway, started last, answers; stop if the coordinator ended (its error is above)."""
+    while send(gateway, "GET", "/health")[0] != 200:
+        if store.poll() is not None:
+            raise SystemExit("the kvstore did not start: see the coordinator's message above (try another --port)")
+        time.sleep(0.05)
+
+
+def load(gateway, keys):
+    """PUT key-0 ... key-(keys-1) through the gateway from LOADERS threads; returns (seconds, failures)."""
+    started = time.monotonic()
+    with contextlib.redirect_stdout(io.StringIO()):  # the client's line per request: not wanted here
+        results = run(keys, LOADERS, STRATEGIES["round-robin"]([gateway]), client_id="bench")
+    return time.monotonic() - started, sum(1 for _, status, _ in results if status not in (200, 201))
+
+
+def step_of(event):
+    """Which step of the repair a coordinator event ends, if any."""
+    if event["kind"] == "dead" and event["text"].startswith(VICTIM):
+        return "detection"
+    if event["kind"] == "caught-up":
+        return "catch-up"
+    if event["kind"] == "up" and "serves reads now" in event["text"]:
+        return "total"
+    return "failed" if event["kind"] == "refused" else None
+
+
+def repair(coordinator, store, timeout):
+    """Kill the victim at the prompt; return {step: seconds after the kill}, the coordinator's
+    caught-up text, and the replacement's address."""
+    before = send(coordinator, "GET", "/status")[1]
+    known = {node["name"] for node in before["nodes"]}
+    last_id = max((event["id"] for event in before["events"]), default=0)
+    times, caught_up, replacement = {}, "", None
+    killed = time.monotonic()
+    type_in(store, f"kill {VICTIM}")
+    while "total" not in times and "failed" not in times and time.monotonic() < killed + timeout:
+        status = send(coordinator, "GET", "/status")[1]
+        now = time.monotonic() - killed
+        for event in (event for event in status.get("events", []) if event["id"] > last_id):
+            last_id, step = event["id"], step_of(event)
+            if step and step not in times:
+                times[step] = now
+                caught_up = event["text"] if step in ("catch-up", "failed") else caught_up
+        new = [node for node in status.get("nodes", []) if node["name"] not in known]
+        if new and "spawn" not in times:
+            replacement = f"127.0.0.1:{new[0]['port']}"
+            if send(replacement, "GET", "/health")[0] == 200:
+                times["spawn"] = time.monotonic() - killed
+        time.sleep(POLL)
+    return times, caught_up, replacement
+
+
+def measure(keys, port, args):
+    """One row of the table: start the store, load, kill, repair, check the replacement's keys, quit."""
+    store, gateway, coordinator = start_store(port, args), f"127.0.0.1:{port + 1}", f"127.0.0.1:{port}"
+    try:
+        wait_ready(store, gateway)
+        seconds, failures = load(gateway, keys)
+        times, caught_up, replacement = repair(coordinator, store, args.dead_after + 30)
+        holds = set(send(replacement, "GET", "/kv")[1].get("keys", [])) if replacement else set()
+        return {"load": seconds, "failures": failures, **times, "text": caught_up,
+                "holds": len(holds & {f"key-{i}" for i in range(keys)})}
+    finally:
+        with contextlib.suppress(OSError):  # quit at the prompt: the coordinator stops its children
+            type_in(store, "quit")
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            store.wait(15)
+        processes.stop(store)
+
+
+def row(keys, result):
+    """One line: seconds after the kill for each step, the coordinator's own catch-up time, what it holds."""
+    steps = " ".join(f"{result[step]:>8.2f} s" if step in result else f"{'-':>10}" for step in STEPS)
+    ms = re.search(r"in (\d+) ms", result["text"])
+    alone = f"{ms.group(1)} ms" if ms and "catch-up" in result else "-"
+    line = f"{keys:>7,} {result['load']:>6.1f} s {steps} {alone:>10}   {result['holds']:,} of {keys:,} keys"
+    if result["failures"]:
+        line += f"   ({result['failures']} writes failed while loading)"
+    if "failed" in result or "total" not in result:
+        line += f"\n        repair did not finish: {result['text'] or 'timed out'}"
+    return line
+
+
+def main():
+    parser = argparse.ArgumentParser(
+        description="Time a follower's crash, detection, replacement and catch-up, for 1,000 and 10,000 keys.",
+        epilog="example: python labs/distributed-kvstore/bench.py", formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--sizes", default="1000,10000", help="keys loaded before each kill (default 1000,10000)")
+    parser.add_argument("--followers", type=int, default=3, help="N (default 3)")
+    parser.add_argument("--heartbeat-interval", type=float, default=0.5, help="seconds (default 0.5)")
+    parser.add_argument("--dead-after", type=float, default=2.0, help="seconds of silence (default 2)")
+    parser.add_argument("--port", type=int, default=21100,
+                        help="the coordinator's API; gateway, registry and nodes next, 20 ports per size (default 21100)")
+    args = parser.parse_args()
+    try:
+        sizes = [int(size) for size in args.sizes.split(",")]
+    except ValueError:
+        parser.exit(2, "--sizes must be numbers separated by commas, like 1000,10000\n")
+    if args.followers < 2 or min(sizes) < 1 or args.dead_after <= 2 * args.heartbeat_interval:
+        parser.exit(2, "need --followers >= 2 (follower2 is killed), sizes >= 1, --dead-after > 2 heartbeat intervals\n")
+    processes.stop_on_signals()
+    print(f"N = {args.followers} followers, W = 1, no delays; heartbeat every {args.heartbeat_interval} s, dead after "
+          f"{args.dead_after} s of silence; keys loaded through the gateway by {LOADERS} threads; `kill {VICTIM}`.\n"
+          f"Seconds after the kill, polled every {POLL * 1000:.0f} ms; 'alone' is the catch-up time the "
+          f"coordinator reports.\n")
+    print(f"{'keys':>7} {'load':>8} {'detection':>10} {'spawn':>10} {'catch-up':>10} {'total':>10} {'alone':>10}   "
+          f"replacement holds")
+    results = {}
+    for number, keys in enumerate(sizes):
+        results[keys] = measure(keys, args.port + 20 * number, args)
+        print(row(keys, results[keys]), flush=True)
+    bound = args.dead_after + args.heartbeat_interval
+    detected = [result["detection"] for result in results.values() if "detection" in result]
+    print(f"\ntarget: detection within dead-after + one heartbeat = {bound:g} s: "
+          f"{'met' if len(detected) == len(results) and max(detected) <= bound else 'MISSED'}"
+          f"{f' (slowest {max(detected):.2f} s)' if detected else ''}")
+    big = max(results)
+    ms = re.search(r"in (\d+) ms", results[big]["text"])
+    print(f"target: catch-up of {big:,} keys under 1 s: "
+          f"{'met' if ms and int(ms.group(1)) < 1000 and results[big]['holds'] == big else 'MISSED'}"
+          f"{f' ({ms.group(1)} ms)' if ms else ''}")
+
+
+if __name__ == "__main__":
+    main()
