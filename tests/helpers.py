@@ -25,6 +25,23 @@ def free_port():
         return sock.getsockname()[1]
 
 
+def free_block(size):
+    """The first of size consecutive ports that are all free right now."""
+    while True:
+        first = free_port()
+        if first + size < 65535 and all(is_free(port) for port in range(first, first + size)):
+            return first
+
+
+def is_free(port):
+    with socket.socket() as sock:
+        try:
+            sock.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False
+
+
 def http(method, url, body=None, headers=None, timeout=10):
     """One request; returns (status, parsed JSON or raw text, headers). Status 0: no answer."""
     data = None if body is None else (body if isinstance(body, bytes) else json.dumps(body).encode())
@@ -84,6 +101,14 @@ def start(test, script, *args, stdin=None):
     test.addCleanup(log.close)
     test.addCleanup(stop, process)
     return process
+
+
+def start_node(test, script, *args):
+    """A node (any script taking --port) on a free port, answering /health; returns (port, process)."""
+    port = free_port()
+    process = start(test, script, "--port", port, *args)
+    wait_healthy(port)
+    return port, process
 
 
 def output(process):

@@ -3,23 +3,15 @@ import threading
 import time
 import unittest
 
-from tests.helpers import free_port, http, output, run, start, wait_healthy, wait_until
+from tests.helpers import http, output, run, start_node, wait_until
 
 NODE = "workshop_materials/01_nodes/node.py"
 CLIENT = "workshop_materials/01_nodes/client.py"
 
 
-def start_node(test, *args):
-    """A node on a free port, stopped when the test ends; returns (port, process)."""
-    port = free_port()
-    process = start(test, NODE, "--port", port, *args)
-    wait_healthy(port)
-    return port, process
-
-
 class NodeApiTest(unittest.TestCase):
     def setUp(self):
-        self.port, self.node = start_node(self, "--delay", "0")
+        self.port, self.node = start_node(self, NODE, "--delay", "0")
         self.url = f"http://127.0.0.1:{self.port}"
 
     def test_put_get_list_delete(self):
@@ -64,7 +56,7 @@ class NodeApiTest(unittest.TestCase):
 
 class ChokingTest(unittest.TestCase):
     def five_at_once(self, workers):
-        port, _ = start_node(self, "--workers", workers, "--delay", "0.2")
+        port, _ = start_node(self, NODE, "--workers", workers, "--delay", "0.2")
         url = f"http://127.0.0.1:{port}/kv/k"
         threads = [threading.Thread(target=http, args=("PUT", url, {"value": i})) for i in range(5)]
         begin = time.monotonic()
@@ -83,7 +75,7 @@ class ChokingTest(unittest.TestCase):
 
 class ClientTest(unittest.TestCase):
     def test_round_robin_spreads_requests_evenly(self):
-        ports = [start_node(self, "--delay", "0")[0] for _ in range(3)]
+        ports = [start_node(self, NODE, "--delay", "0")[0] for _ in range(3)]
         result = run(CLIENT, "--requests", 30, "--concurrency", 5, "--nodes", ",".join(map(str, ports)))
         self.assertEqual(result.returncode, 0, result.stderr)
         for port in ports:

@@ -1,32 +1,14 @@
 """Lab 3, the distributed kvstore, through real processes: gateway, registry, kill, replacement, catch-up."""
 import signal
-import socket
 import subprocess
 import sys
 import threading
 import unittest
 
-from tests.helpers import ROOT, free_port, http, output, start, stop, wait_healthy, wait_until
+from tests.helpers import ROOT, free_block, free_port, http, output, start, wait_healthy, wait_until
 
 LAB = "labs/distributed-kvstore"
 FAST = ["--delay", 0, "--replication-delay", 0.05, "--heartbeat-interval", 0.2, "--dead-after", 1.2]
-
-
-def free_range(count):
-    """The first of `count` consecutive ports that are all free right now."""
-    while True:
-        base = free_port()
-        if base + count < 65536 and all(port_is_free(base + i) for i in range(count)):
-            return base
-
-
-def port_is_free(port):
-    with socket.socket() as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-            return True
-        except OSError:
-            return False
 
 
 class Store:
@@ -34,7 +16,7 @@ class Store:
 
     def __init__(self, test, *args, followers=3):
         self.port, self.gateway_port, self.registry_port = free_port(), free_port(), free_port()
-        self.base = free_range(followers + 4)
+        self.base = free_block(followers + 4)
         self.process = start(test, f"{LAB}/coordinator.py", "--followers", followers, "--port", self.port,
                              "--gateway-port", self.gateway_port, "--registry-port", self.registry_port,
                              "--base-port", self.base, *FAST, *args, stdin=subprocess.PIPE)

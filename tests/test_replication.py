@@ -6,27 +6,10 @@ import subprocess
 import time
 import unittest
 
-from tests.helpers import free_port, http, output, run, start, wait_healthy, wait_until
+from tests.helpers import free_block, free_port, http, output, run, start, wait_healthy, wait_until
 
 NODE = "labs/replication/node.py"
 COORDINATOR = "labs/replication/coordinator.py"
-
-
-def free_block(size):
-    """A first port with size consecutive free ports from it."""
-    while True:
-        first = free_port()
-        if first + size < 65535 and all(is_free(port) for port in range(first, first + size)):
-            return first
-
-
-def is_free(port):
-    with socket.socket() as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-            return True
-        except OSError:
-            return False
 
 
 class NodeTest(unittest.TestCase):

@@ -8,18 +8,10 @@ from unittest import mock
 from labs.scalability.load_balancer import NO_ANSWER, LeastResponseTime, RoundRobin, measured_by
 from labs.scalability.rate_limiter import FixedWindow
 from labs.scalability.visualize_load_balance import bar_chart
-from tests.helpers import free_port, http, output, run, start, wait_healthy, wait_until
+from tests.helpers import free_port, http, output, run, start, start_node, wait_until
 
 NODE = "labs/scalability/node.py"
 CLIENT = "labs/scalability/client.py"
-
-
-def start_node(test, *args):
-    """A lab 1 node on a free port, stopped when the test ends; returns (port, process)."""
-    port = free_port()
-    process = start(test, NODE, "--port", port, *args)
-    wait_healthy(port)
-    return port, process
 
 
 class RoundRobinTest(unittest.TestCase):
@@ -127,7 +119,7 @@ class ChartTest(unittest.TestCase):
 
 class RateLimitedNodeTest(unittest.TestCase):
     def setUp(self):
-        self.port, self.node = start_node(self, "--delay", "0", "--rate-limit", "fixed-window",
+        self.port, self.node = start_node(self, NODE, "--delay", "0", "--rate-limit", "fixed-window",
                                           "--limit", "2", "--window", "60")
         self.url = f"http://127.0.0.1:{self.port}"
 
@@ -155,22 +147,22 @@ class RateLimitedNodeTest(unittest.TestCase):
 
 class FrontTest(unittest.TestCase):
     def test_forwards_to_the_backends_in_turn_and_skips_one_that_is_down(self):
-        backends = [start_node(self, "--delay", "0")[0] for _ in range(2)]
+        backends = [start_node(self, NODE, "--delay", "0")[0] for _ in range(2)]
         down = free_port()
-        front, process = start_node(self, "--load-balance", "round-robin",
+        front, process = start_node(self, NODE, "--load-balance", "round-robin",
                                     "--backends", f"{backends[0]},{down},{backends[1]}")
         served = [http("PUT", f"http://127.0.0.1:{front}/kv/k{i}", {"value": i})[1]["node"] for i in range(4)]
         self.assertEqual(served, [f"127.0.0.1:{port}" for port in backends * 2])
         wait_until(lambda: f"-> 127.0.0.1:{backends[1]}" in output(process), what="the backend in the front's log")
 
     def test_passes_a_backend_429_back_and_answers_502_when_no_backend_answers(self):
-        limited = start_node(self, "--delay", "0", "--rate-limit", "fixed-window", "--limit", "1", "--window", "60")[0]
-        front = start_node(self, "--load-balance", "least-response-time", "--backends", limited)[0]
+        limited = start_node(self, NODE, "--delay", "0", "--rate-limit", "fixed-window", "--limit", "1", "--window", "60")[0]
+        front = start_node(self, NODE, "--load-balance", "least-response-time", "--backends", limited)[0]
         url = f"http://127.0.0.1:{front}/kv/k"
         self.assertEqual(http("PUT", url, {"value": 1}, {"X-Client-Id": "alice"})[0], 201)
         status, _, headers = http("PUT", url, {"value": 1}, {"X-Client-Id": "alice"})
         self.assertEqual((status, headers["RateLimit-Policy"]), (429, '"fixed-window";q=1;w=60'))
-        nowhere = start_node(self, "--load-balance", "round-robin", "--backends", free_port())[0]
+        nowhere = start_node(self, NODE, "--load-balance", "round-robin", "--backends", free_port())[0]
         status, reply, _ = http("GET", f"http://127.0.0.1:{nowhere}/kv")
         self.assertEqual(status, 502)
         self.assertIn("no backend answered", reply["error"])
@@ -184,8 +176,8 @@ class FrontTest(unittest.TestCase):
 
 class ClientTest(unittest.TestCase):
     def test_least_response_time_sends_more_to_the_stronger_node(self):
-        weak = start_node(self, "--workers", "1", "--delay", "0.05")[0]
-        strong = start_node(self, "--workers", "4", "--delay", "0.05")[0]
+        weak = start_node(self, NODE, "--workers", "1", "--delay", "0.05")[0]
+        strong = start_node(self, NODE, "--workers", "4", "--delay", "0.05")[0]
         result = run(CLIENT, "--requests", 40, "--concurrency", 8, "--nodes", f"{weak},{strong}",
                      "--strategy", "least-response-time")
         self.assertEqual(result.returncode, 0, result.stderr)
@@ -194,7 +186,7 @@ class ClientTest(unittest.TestCase):
         self.assertGreater(counts[strong], counts[weak])
 
     def test_a_polite_client_is_never_rejected_while_another_bombards(self):
-        port = start_node(self, "--delay", "0", "--rate-limit", "fixed-window", "--limit", "3", "--window", "1")[0]
+        port = start_node(self, NODE, "--delay", "0", "--rate-limit", "fixed-window", "--limit", "3", "--window", "1")[0]
         polite = start(self, CLIENT, "--requests", 3, "--concurrency", 1, "--rate", 2, "--nodes", port)
         bombard = run(CLIENT, "--requests", 30, "--concurrency", 10, "--nodes", port)
         wait_until(lambda: polite.poll() is not None, what="the polite client to finish")
