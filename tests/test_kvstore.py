@@ -174,6 +174,30 @@ class CatchUpTest(unittest.TestCase):
         http("PUT", f"http://{leader}/kv/after", {"value": "joined"})  # the leader ships to it from now on
         self.assertEqual(http("GET", f"http://{new}/kv/after")[1]["value"], "joined")
 
+    def test_every_write_acknowledged_during_the_catch_up_reaches_the_new_follower(self):
+        old = self.node("--role", "follower")
+        leader = self.node("--role", "leader", "--followers", old, "--replication-delay", 0)
+        new = self.node("--role", "follower")
+        acked, writing = [], threading.Event()
+
+        def writer():
+            for i in range(300):
+                if http("PUT", f"http://{leader}/kv/k{i}", {"value": i})[0] == 201:
+                    acked.append(f"k{i}")
+                if i == 20:
+                    writing.set()
+
+        thread = threading.Thread(target=writer)
+        thread.start()
+        writing.wait(10)
+        sys.path.insert(0, str(ROOT / LAB))
+        from catchup import catch_up
+        done = catch_up(leader, new, [old, new])
+        thread.join()
+        self.assertLess(done["keys"], len(acked))  # writes really went on during and after the copy
+        wait_until(lambda: set(acked) <= set(http("GET", f"http://{new}/kv")[1]["keys"]), 5,
+                   "every acknowledged write on the new follower")
+
 
 if __name__ == "__main__":
     unittest.main()
