@@ -17,6 +17,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root, for `import labs...`
+from labs.replication.coordinator import port_free  # noqa: E402
 from labs.scalability import processes  # noqa: E402
 from labs.scalability.client import run, send  # noqa: E402
 from labs.scalability.load_balancer import STRATEGIES  # noqa: E402
@@ -26,6 +27,12 @@ VICTIM = "follower2"
 LOADERS = 16  # client threads that load the keys through the gateway
 POLL = 0.02  # seconds between two looks at GET /status: the resolution of every number below
 STEPS = ["detection", "spawn", "catch-up", "total"]
+PORTS_PER_SIZE = 20  # each size gets a fresh store on fresh ports: nothing left over from the one before
+
+
+def ports(port, followers):
+    """API, gateway, registry, leader, followers, and the replacement's port."""
+    return range(port, port + 3 + 1 + followers + 1)
 
 
 def start_store(port, args):
@@ -45,10 +52,10 @@ def type_in(store, command):
 
 def wait_ready(store, gateway):
     """Wait until the gateway, started last, answers; stop if the coordinator ended (its error is above)."""
-    while send(gateway, "GET", "/health")[0] != 200:
-        if store.poll() is not None:
-            raise SystemExit("the kvstore did not start: see the coordinator's message above (try another --port)")
+    while send(gateway, "GET", "/health")[0] != 200 and store.poll() is None:
         time.sleep(0.05)
+    if store.poll() is not None:
+        raise SystemExit("the kvstore did not start: see the coordinator's message above")
 
 
 def load(gateway, keys):
@@ -130,30 +137,38 @@ def row(keys, result):
 def main():
     parser = argparse.ArgumentParser(
         description="Time a follower's crash, detection, replacement and catch-up, for 1,000 and 10,000 keys.",
-        epilog="example: python labs/distributed-kvstore/bench.py", formatter_class=argparse.RawDescriptionHelpFormatter)
+        epilog="example: python labs/distributed-kvstore/bench.py",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="1000,10000", help="keys loaded before each kill (default 1000,10000)")
     parser.add_argument("--followers", type=int, default=3, help="N (default 3)")
     parser.add_argument("--heartbeat-interval", type=float, default=0.5, help="seconds (default 0.5)")
     parser.add_argument("--dead-after", type=float, default=2.0, help="seconds of silence (default 2)")
     parser.add_argument("--port", type=int, default=21100,
-                        help="the coordinator's API; gateway, registry and nodes next, 20 ports per size (default 21100)")
+                        help="the coordinator's API port; gateway, registry and nodes next; 20 ports per size "
+                             "(default 21100)")
     args = parser.parse_args()
     try:
         sizes = [int(size) for size in args.sizes.split(",")]
     except ValueError:
         parser.exit(2, "--sizes must be numbers separated by commas, like 1000,10000\n")
-    if args.followers < 2 or min(sizes) < 1 or args.dead_after <= 2 * args.heartbeat_interval:
-        parser.exit(2, "need --followers >= 2 (follower2 is killed), sizes >= 1, --dead-after > 2 heartbeat intervals\n")
+    if not 2 <= args.followers <= 15 or not sizes or min(sizes) < 1 or args.dead_after <= 2 * args.heartbeat_interval:
+        parser.exit(2, "need 2 <= --followers <= 15 (follower2 is killed), sizes >= 1 and --dead-after > 2 heartbeat "
+                       "intervals\n")
+    taken = [port for number in range(len(sizes))
+             for port in ports(args.port + PORTS_PER_SIZE * number, args.followers) if not port_free(port)]
+    if taken:
+        parser.exit(2, f"port {taken[0]} is in use (another kvstore?): choose another --port\n")
     processes.stop_on_signals()
-    print(f"N = {args.followers} followers, W = 1, no delays; heartbeat every {args.heartbeat_interval} s, dead after "
-          f"{args.dead_after} s of silence; keys loaded through the gateway by {LOADERS} threads; `kill {VICTIM}`.\n"
-          f"Seconds after the kill, polled every {POLL * 1000:.0f} ms; 'alone' is the catch-up time the "
+    print(f"N = {args.followers} followers, W = 1, no delays; a heartbeat every {args.heartbeat_interval} s, "
+          f"dead after {args.dead_after} s of silence.\n"
+          f"The keys are loaded through the gateway by {LOADERS} threads, then `kill {VICTIM}` at the prompt.\n"
+          f"Seconds after the kill (GET /status every {POLL * 1000:.0f} ms); alone: the catch-up time the "
           f"coordinator reports.\n")
     print(f"{'keys':>7} {'load':>8} {'detection':>10} {'spawn':>10} {'catch-up':>10} {'total':>10} {'alone':>10}   "
           f"replacement holds")
     results = {}
     for number, keys in enumerate(sizes):
-        results[keys] = measure(keys, args.port + 20 * number, args)
+        results[keys] = measure(keys, args.port + PORTS_PER_SIZE * number, args)
         print(row(keys, results[keys]), flush=True)
     bound = args.dead_after + args.heartbeat_interval
     detected = [result["detection"] for result in results.values() if "detection" in result]
