@@ -127,7 +127,11 @@ class KVStore(Coordinator):
         self.event("replace", f"{dead} is dead: starting {new} to take its place")
         try:
             self.start_nodes([new])  # lab 2's start, with our catch_up below
-        except RuntimeError as error:
+        except RuntimeError as error:  # the store stays one follower short, and says so
+            if new.process:
+                processes.stop(new.process)
+            with self.lock:
+                self.nodes.remove(new)
             return self.event("refused", f"replacement failed: {error}")
         self.tell_followers()
         send(self.registry.address, "DELETE", f"/members/{dead.name}")
