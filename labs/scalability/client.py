@@ -68,7 +68,7 @@ def run(requests, concurrency, balancer, rate=0, client_id=CLIENT_ID):
             if rate:
                 time.sleep(max(0.0, start + 1 / rate - time.monotonic()))
 
-    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
+    threads = [threading.Thread(target=worker, daemon=True) for _ in range(concurrency)]  # Ctrl-C stops them too
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -84,17 +84,24 @@ def percentile(values, fraction):
 def summary(results, wall):
     """The lines printed after a run: the chart, then throughput and latency."""
     latencies = [seconds for _, _, seconds in results]
+    failed = sum(1 for _, status, _ in results if not 200 <= status < 300)
     nodes = dict.fromkeys([*NODES, *sorted({name for name, _, _ in results})])
     served = {node: sum(1 for name, status, _ in results if name == node and 200 <= status < 300) for node in nodes}
     rejected = {node: sum(1 for name, status, _ in results if name == node and status == 429) for node in nodes}
     return ["", "requests per node (# ok, x rejected with 429)", *bar_chart(served, rejected=rejected), "",
             f"{len(results)} requests in {wall:.2f} s: {len(results) / wall:.1f} requests/s, "
-            f"p50 {percentile(latencies, 0.5) * 1000:.0f} ms, p95 {percentile(latencies, 0.95) * 1000:.0f} ms"]
+            f"p50 {percentile(latencies, 0.5) * 1000:.0f} ms, p95 {percentile(latencies, 0.95) * 1000:.0f} ms"
+             + (f"; {failed} failed" if failed else "")]
 
 
 def parse_nodes(text):
-    """'8001,8002' or '127.0.0.1:8001,host:8002' -> ['127.0.0.1:8001', ...]."""
-    return [item if ":" in item else f"127.0.0.1:{item}" for item in text.split(",") if item]
+    """'8001,8002' or '127.0.0.1:8001,host:8002' -> ['127.0.0.1:8001', ...]; a typo is one clear line."""
+    nodes = [item if ":" in item else f"127.0.0.1:{item}" for item in text.split(",") if item]
+    for node in nodes:
+        port = node.rpartition(":")[2]
+        if not (port.isdigit() and 0 < int(port) < 65536):
+            raise argparse.ArgumentTypeError(f"{node!r} is not host:port with a port from 1 to 65535")
+    return nodes
 
 
 def main():
@@ -119,7 +126,10 @@ def main():
     if args.nodes:
         NODES[:] = args.nodes
     start = time.monotonic()
-    results = run(args.requests, args.concurrency, STRATEGIES[args.strategy](NODES), args.rate, args.client_id)
+    try:
+        results = run(args.requests, args.concurrency, STRATEGIES[args.strategy](NODES), args.rate, args.client_id)
+    except KeyboardInterrupt:
+        parser.exit(130, "\ninterrupted: no summary\n")
     print("\n".join(summary(results, time.monotonic() - start)))
 
 

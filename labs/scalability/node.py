@@ -197,6 +197,8 @@ def main():
         parser.error("--limit must be at least 1 and --window more than 0")
     if bool(args.load_balance) != bool(args.backends):
         parser.error("--load-balance and --backends go together: --load-balance round-robin --backends 8001,8002")
+    if args.load_balance and f"{args.host}:{args.port}" in args.backends:
+        parser.error(f"--backends must not list this front's own port {args.port}: it would forward to itself forever")
     try:
         node = Node(args.host, args.port, args.workers, args.delay)
     except OSError as error:

@@ -30,9 +30,11 @@ class FixedWindow:
         now = self.clock()
         with self.lock:  # check and count in one step: 50 threads at once still admit only `limit`
             # ---- BEGIN students' TODO: count this request in the client's current window ----
-            # 1. Which window is `now` in? Windows are numbered: 0 for [0, window), 1 for [window, 2 * window), ...
-            # 2. If the client's last request was in an older window, its count starts again from 0.
-            # 3. Admit the request only if the client has fewer than self.limit in this window, and count it.
+            # Set three names, which the return line below uses:
+            # 1. current: the number of the window `now` is in: 0 for [0, window), 1 for [window, 2 * window), ...
+            # 2. count: the requests admitted for client in window `current` so far. self.counts[client] holds
+            #    (its window, its count) from its last request; a count from an older window starts again from 0.
+            # 3. allowed: True if count < self.limit; then count this request too. Store (current, count) back.
             current = int(now // self.window)
             window, count = self.counts.get(client, (current, 0))
             if window != current:

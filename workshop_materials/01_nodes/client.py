@@ -53,7 +53,7 @@ def run(requests, concurrency):
                 print(f"{count:5}  {node:<21} {status}  {seconds * 1000:6.0f} ms  {reply.get('error', '')}",
                       flush=True)
 
-    threads = [threading.Thread(target=worker) for _ in range(concurrency)]
+    threads = [threading.Thread(target=worker, daemon=True) for _ in range(concurrency)]  # Ctrl-C stops them too
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -69,8 +69,10 @@ def percentile(values, fraction):
 def summary(results, wall):
     """The lines printed after a run."""
     latencies = [seconds for _, _, seconds in results]
+    failed = sum(1 for _, status, _ in results if not 200 <= status < 300)
     lines = [f"{len(results)} requests in {wall:.2f} s: {len(results) / wall:.1f} requests/s, "
-             f"p50 {percentile(latencies, 0.5) * 1000:.0f} ms, p95 {percentile(latencies, 0.95) * 1000:.0f} ms"]
+             f"p50 {percentile(latencies, 0.5) * 1000:.0f} ms, p95 {percentile(latencies, 0.95) * 1000:.0f} ms"
+             + (f"; {failed} failed" if failed else "")]
     for node in NODES:
         served = sum(1 for name, status, _ in results if name == node and 200 <= status < 300)
         lines.append(f"  {node:<21} {served} ok")
@@ -78,8 +80,13 @@ def summary(results, wall):
 
 
 def parse_nodes(text):
-    """'8001,8002' or '127.0.0.1:8001,host:8002' -> ['127.0.0.1:8001', ...]."""
-    return [item if ":" in item else f"127.0.0.1:{item}" for item in text.split(",") if item]
+    """'8001,8002' or '127.0.0.1:8001,host:8002' -> ['127.0.0.1:8001', ...]; a typo is one clear line."""
+    nodes = [item if ":" in item else f"127.0.0.1:{item}" for item in text.split(",") if item]
+    for node in nodes:
+        port = node.rpartition(":")[2]
+        if not (port.isdigit() and 0 < int(port) < 65536):
+            raise argparse.ArgumentTypeError(f"{node!r} is not host:port with a port from 1 to 65535")
+    return nodes
 
 
 def main():
@@ -97,7 +104,10 @@ def main():
     if args.nodes:
         NODES[:] = args.nodes
     start = time.monotonic()
-    results = run(args.requests, args.concurrency)
+    try:
+        results = run(args.requests, args.concurrency)
+    except KeyboardInterrupt:
+        parser.exit(130, "\ninterrupted: no summary\n")
     print("\n".join(summary(results, time.monotonic() - start)))
 
 
