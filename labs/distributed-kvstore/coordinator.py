@@ -44,6 +44,7 @@ class KVStore(Coordinator):
         self.gateway = Replica("gateway", "gateway", args.gateway_port)
         self.next_port = args.base_port + args.followers + 1  # a replacement gets a port never used before
         self.next_number = args.followers + 1
+        self.replaced = {}  # name of a dead follower -> name of its replacement
 
     # Starting: registry first (nodes send it heartbeats), then lab 2's nodes, then the gateway in front
 
@@ -66,6 +67,7 @@ class KVStore(Coordinator):
         if not processes.wait_healthy(service.address) or service.process.poll() is not None:
             raise RuntimeError(f"{service} did not start (is port {service.port} in use?)")
         service.ready = True
+        self.event("up", f"{service} is up, pid {service.process.pid}")
 
     def node_command(self, node):
         return [*super().node_command(node), "--name", node.name, "--registry", self.registry.address,
@@ -99,7 +101,8 @@ class KVStore(Coordinator):
         if status not in (200, 404):
             return self.refuse(status or 503, f"read {key}: {reply.get('error', 'the gateway does not answer')}")
         served_by = self.by_address(reply.get("node", "?"))
-        self.event("read", f"{key}  {self.describe(status, reply)}  through the gateway, from {served_by}")
+        why = " (the follower asked was behind, or down: the gateway asked the leader)" if served_by is self.leader else ""
+        self.event("read", f"{key}  {self.describe(status, reply)}  through the gateway, from {served_by}{why}")
         return status, reply
 
     # Self-repair: the registry's news, a replacement, catch-up
@@ -111,7 +114,8 @@ class KVStore(Coordinator):
         if news["event"] == "dead" and follower in self.followers:
             threading.Thread(target=self.replace, args=(follower,), daemon=True).start()
         elif news["event"] == "dead":
-            self.event("dead", f"{news['member']} is not replaced automatically: `up {news['member']}` restarts it")
+            again = "`up leader` restarts it" if news["role"] == "leader" else "quit and start the store again"
+            self.event("dead", f"{news['member']} is not replaced automatically: {again}")
 
     def replace(self, dead):
         """Retire the dead follower, start a new one on a new port, catch it up, then let it serve reads."""
@@ -121,6 +125,7 @@ class KVStore(Coordinator):
             self.nodes.remove(dead)
             new = Replica(f"follower{self.next_number}", "follower", self.next_port)
             self.nodes.append(new)
+            self.replaced[dead.name] = new.name
             self.next_number, self.next_port = self.next_number + 1, self.next_port + 1
         processes.stop(dead.process)  # it may be frozen rather than gone: make sure
         self.tell_followers()  # no more reads for it, no more writes shipped to it
@@ -150,6 +155,10 @@ class KVStore(Coordinator):
             self.event("caught-up", f"{node}: snapshot of {done['keys']} keys (v{done['snapshot_version']}), "
                                     f"{done['replayed']} writes during the copy, now at v{done['version']}, "
                                     f"in {done['seconds'] * 1000:.0f} ms")
+
+    def service(self, name_or_port):
+        """The gateway or the registry, by name or port; None if it is neither."""
+        return next((s for s in (self.gateway, self.registry) if name_or_port in (s.name, str(s.port))), None)
 
     def serving(self):
         """The followers that may serve reads: up and caught up."""
@@ -184,9 +193,20 @@ class KVStorePrompt(Prompt):
     PROMPT = "kvstore> "
     intro = "commands: put KEY VALUE, get KEY, kill NODE, down NODE, up NODE, status, wait SECONDS, help, quit"
 
+    def node(self, arg):
+        """Lab 2's lookup, which also says what became of a replaced follower, and of gateway and registry."""
+        name = arg.strip()
+        if name in self.coordinator.replaced:
+            return print(f"{name} was declared dead and replaced by {self.coordinator.replaced[name]}", flush=True)
+        if self.coordinator.service(name):
+            return print(f"{name} starts and stops with the store; `kill {name}` crashes it", flush=True)
+        return super().node(arg)
+
     def do_kill(self, arg):
         """kill NODE: crash that node's process (kill -9): no goodbye, the registry only notices the silence."""
-        node = self.node(arg)
+        if not arg.strip():
+            return print("usage: kill NODE, like kill follower2 (also: kill gateway, kill registry)", flush=True)
+        node = self.coordinator.service(arg.strip()) or self.node(arg)
         if node and node.process and node.process.poll() is None:
             node.process.kill()
             self.coordinator.event("killed", f"{node} (pid {node.process.pid}) crashed: kill -9")

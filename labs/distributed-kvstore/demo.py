@@ -5,6 +5,7 @@ at its prompt, sends a few requests of its own to the gateway, then quits: every
 
     python labs/distributed-kvstore/demo.py
 """
+import json
 import subprocess
 import sys
 import time
@@ -53,25 +54,30 @@ def main():
 
     try:
         wait_for("gateway", coordinator)
-        say("2. Writes go through the gateway to the leader and percolate to the followers")
+        time.sleep(0.5)  # the coordinator prints its table once everything is up
+        say("2. Writes go through the gateway to the leader and percolate to the followers; reads take turns")
         type_in("put colour blue", "put shape circle", "put size 42", pause=1.2)
         type_in("get colour", "get shape")
-        say("3. kill follower2 (kill -9): the registry hears silence, suspect, dead; the coordinator replaces it")
+        say("   A read right after a write may reach follower3 before the write does: the gateway asks the leader")
+        type_in("put colour green", pause=0.8)
+        type_in("get colour", "get colour", "get colour", pause=0.1)
+        time.sleep(1)
+        say("4. kill follower2 (kill -9): the registry hears silence, suspect, dead; the coordinator replaces it")
         type_in("kill follower2")
         wait_for("follower4", coordinator)
         type_in("status", pause=1)
-        say("4. The replacement caught up: ask it directly (port 9105)")
+        say("5. The replacement caught up: ask it directly (port 9105)")
         for key in ("colour", "shape", "size"):
             status, reply = send("127.0.0.1:9105", "GET", f"/kv/{key}")
-            print(f"   GET /kv/{key} on follower4 -> {status} {reply}", flush=True)
-        say("5. The gateway's rate limiter: 8 requests at once from one client, 5 allowed per second")
+            print(f"   GET /kv/{key} on follower4 -> {status} {json.dumps(reply)}", flush=True)
+        say("6. The gateway's rate limiter: 8 requests at once from one client, 5 allowed per second")
         with ThreadPoolExecutor(8) as pool:
             answers = list(pool.map(lambda _: send(GATEWAY, "GET", "/kv/colour", headers={"X-Client-Id": "eager"}),
                                     range(8)))
         for status, reply in sorted(answers, key=lambda answer: answer[0]):
             print(f"   {paint(str(status), 'green' if status == 200 else 'red')}  {reply.get('error', reply.get('value'))}",
                   flush=True)
-        say("6. GET /graduate on the gateway")
+        say("7. GET /graduate on the gateway")
         with opener.open(f"http://{GATEWAY}/graduate", timeout=5) as response:
             print(response.read().decode(), flush=True)
         type_in("quit", pause=0)

@@ -65,7 +65,9 @@ def main():
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--registry", type=parse_nodes, default=["127.0.0.1:9200"],
                         help="registry host:port or bare port (default 127.0.0.1:9200)")
-    parser.add_argument("--every", type=float, default=0.5, help="seconds between two polls (default 0.5)")
+    parser.add_argument("--every", type=float, default=1.0,
+                        help="seconds between two polls (default 1: longer than a heartbeat interval, so a live "
+                             "member shows | at every poll)")
     args = parser.parse_args()
     if args.every <= 0 or len(args.registry) != 1:
         parser.error("--every must be above 0 and --registry one host:port")

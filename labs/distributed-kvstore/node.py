@@ -91,12 +91,12 @@ def serve(node, args):
     name = args.name or f"{node.role}-{node.server_port}"
     threading.Thread(target=node.send_heartbeats, args=(args.registry[0], name, args.heartbeat_interval),
                      daemon=True).start()
-    print(f"{node.role} {name} ready on {node.name} (pid {os.getpid()}), a heartbeat every "
+    print(f"{name} ready on {node.name} ({node.role}, pid {os.getpid()}), a heartbeat every "
           f"{args.heartbeat_interval} s to {args.registry[0]}", flush=True)
     try:
         node.serve_forever()
     except KeyboardInterrupt:
-        print(f"{node.role} {name} stopped", flush=True)
+        print(f"{name} stopped", flush=True)
 
 
 def main():

@@ -152,7 +152,7 @@ class Handler(BaseHTTPRequestHandler):
 
     def send_json(self, status, body, headers=None):
         """Answer with a JSON body, then log one line for this request."""
-        data = json.dumps(body).encode()
+        data = json.dumps(body).encode() + b"\n"  # the newline keeps curl's output off the shell prompt
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
