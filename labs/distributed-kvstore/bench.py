@@ -17,7 +17,6 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root, for `import labs...`
-from labs.replication.coordinator import port_free  # noqa: E402
 from labs.scalability import processes  # noqa: E402
 from labs.scalability.client import run, send  # noqa: E402
 from labs.scalability.load_balancer import STRATEGIES  # noqa: E402
@@ -155,7 +154,7 @@ def main():
         parser.exit(2, "need 2 <= --followers <= 15 (follower2 is killed), sizes >= 1 and --dead-after > 2 heartbeat "
                        "intervals\n")
     taken = [port for number in range(len(sizes))
-             for port in ports(args.port + PORTS_PER_SIZE * number, args.followers) if not port_free(port)]
+             for port in ports(args.port + PORTS_PER_SIZE * number, args.followers) if not processes.port_free(port)]
     if taken:
         parser.exit(2, f"port {taken[0]} is in use (another kvstore?): choose another --port\n")
     processes.stop_on_signals()

@@ -7,7 +7,6 @@ lets it serve reads. `kill NODE` crashes a node (kill -9) for the demo.
 
     python labs/distributed-kvstore/coordinator.py --followers 3 --write-quorum 2 --read-quorum 1
 """
-import argparse
 import json
 import sys
 import threading
@@ -17,7 +16,7 @@ from urllib.parse import quote
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root, for `import labs...`
 from labs.replication import display  # noqa: E402
 from labs.replication.api import CoordinatorHandler, CoordinatorServer  # noqa: E402
-from labs.replication.coordinator import Coordinator, Replica, port_free  # noqa: E402
+from labs.replication.coordinator import Coordinator, Replica, arguments, check, run  # noqa: E402
 from labs.replication.prompt import Prompt  # noqa: E402
 from labs.scalability import processes  # noqa: E402
 from labs.scalability.client import send  # noqa: E402
@@ -219,70 +218,36 @@ class KVStorePrompt(Prompt):
 
 
 def main():
-    parser = argparse.ArgumentParser(
-        description="Start the whole kvstore: registry, gateway, 1 leader and N followers; repair it when a "
-                    "follower dies.",
-        epilog="examples:\n  python labs/distributed-kvstore/coordinator.py --followers 3 --write-quorum 2 "
-               "--read-quorum 1\n  python labs/distributed-kvstore/coordinator.py --watch",
-        formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--followers", type=int, default=3, help="N, the number of followers (default 3)")
-    parser.add_argument("--write-quorum", type=int, help="W, follower acks a write waits for (default N)")
-    parser.add_argument("--read-quorum", type=int, default=1, help="R, followers a read asks (default 1)")
-    parser.add_argument("--port", type=int, default=9100, help="port of the coordinator's API (default 9100)")
+    parser = arguments("Start the whole kvstore: registry, gateway, 1 leader and N followers; repair it when a "
+                       "follower dies.", ["python labs/distributed-kvstore/coordinator.py --followers 3 "
+                                          "--write-quorum 2 --read-quorum 1", "python labs/distributed-kvstore/"
+                                          "coordinator.py --watch"], port=9100, base_port=9101)
     parser.add_argument("--gateway-port", type=int, default=8080, help="the gateway's port (default 8080)")
     parser.add_argument("--registry-port", type=int, default=9200, help="the registry's port (default 9200)")
-    parser.add_argument("--base-port", type=int, default=9101, help="the leader's port, followers next (default 9101)")
     parser.add_argument("--heartbeat-interval", type=float, default=0.5, help="seconds between heartbeats (default 0.5)")
     parser.add_argument("--dead-after", type=float, default=3.0,
                         help="seconds of silence before the registry declares a member dead (default 3)")
-    parser.add_argument("--delay", type=float, default=0.1, help="seconds of work per node request (default 0.1)")
-    parser.add_argument("--replication-delay", type=float, default=0.3,
-                        help="seconds before follower 1 gets a write, 2x for follower 2, ... (default 0.3)")
     parser.add_argument("--load-balance", choices=sorted(BALANCERS), default="round-robin",
                         help="the gateway's strategy for reads (default round-robin)")
     parser.add_argument("--rate-limit", choices=sorted(LIMITERS), help="the gateway limits each client's requests")
     parser.add_argument("--limit", type=int, default=5, help="requests per client per window (default 5)")
     parser.add_argument("--window", type=float, default=1.0, help="rate limit window in seconds (default 1)")
-    parser.add_argument("--script", type=argparse.FileType("r"), help="run the commands in this file, then quit")
-    parser.add_argument("--watch", action="store_true", help="only watch the coordinator on --port, live")
     args = parser.parse_args()
     if args.watch:
         return display.watch(f"127.0.0.1:{args.port}")
-    n = args.followers
-    args.write_quorum = n if args.write_quorum is None else args.write_quorum
-    if n < 1 or not 0 <= args.write_quorum <= n or not 1 <= args.read_quorum <= n:
-        parser.error(f"need --followers >= 1, 0 <= --write-quorum <= {n} and 1 <= --read-quorum <= {n}")
     if args.heartbeat_interval <= 0 or args.dead_after <= 2 * args.heartbeat_interval or args.limit < 1 \
-            or args.window <= 0 or args.delay < 0 or args.replication_delay < 0:
-        parser.error("need --heartbeat-interval > 0, --dead-after > 2 heartbeat intervals, --limit >= 1, "
-                     "--window > 0 and no negative delay")
-    ports = [args.port, args.gateway_port, args.registry_port, *range(args.base_port, args.base_port + n + 1)]
-    taken = [port for port in ports if not port_free(port)]
-    if len(set(ports)) < len(ports) or taken:
-        parser.exit(2, f"port {taken[0] if taken else 'numbers overlap'}: in use (is another kvstore still "
-                       f"running?)\n")
+            or args.window <= 0:
+        parser.error("need --heartbeat-interval > 0, --dead-after > 2 heartbeat intervals, --limit >= 1 "
+                     "and --window > 0")
+    check(parser, args, args.gateway_port, args.registry_port)
     store = KVStore(args)
     try:
-        server = CoordinatorServer("127.0.0.1", args.port, store)
+        server = CoordinatorServer(args.host, args.port, store)
     except OSError as error:
-        parser.exit(2, f"cannot listen on 127.0.0.1:{args.port}: {error.strerror or error}\n")
+        parser.exit(2, f"cannot listen on {args.host}:{args.port}: {error.strerror or error}\n")
     server.RequestHandlerClass = KVStoreHandler
-    processes.stop_on_signals()
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    try:
-        store.start()
-        status = store.status()
-        print("\n".join([f"kvstore: clients talk to the gateway on http://127.0.0.1:{args.gateway_port}; "
-                         f"registry on :{args.registry_port}; coordinator API on :{args.port}",
-                         display.quorum_line(status), *display.table(status)]), flush=True)
-        KVStorePrompt(store, args.script).cmdloop()
-    except KeyboardInterrupt:
-        print()
-    except RuntimeError as error:
-        print(error, flush=True)
-    finally:
-        store.stop_all()
-        server.server_close()
+    run(store, server, f"kvstore: clients talk to the gateway on http://127.0.0.1:{args.gateway_port}; registry on "
+                       f":{args.registry_port}; coordinator API on :{args.port}", KVStorePrompt(store, args.script))
 
 
 if __name__ == "__main__":

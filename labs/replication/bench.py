@@ -12,7 +12,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root, for `import labs...`
-from labs.replication.coordinator import Coordinator, port_free  # noqa: E402
+from labs.replication.coordinator import Coordinator  # noqa: E402
+from labs.scalability import processes  # noqa: E402
 
 
 def timed(call, times):
@@ -46,7 +47,7 @@ def main():
     n = args.followers
     if n < 1 or args.requests < 1 or args.delay < 0 or args.replication_delay < 0:
         parser.error("--followers and --requests must be at least 1 and the delays not negative")
-    taken = [port for port in range(args.base_port, args.base_port + n + 1) if not port_free(port)]
+    taken = [port for port in range(args.base_port, args.base_port + n + 1) if not processes.port_free(port)]
     if taken:
         parser.exit(2, f"port {taken[0]} is in use: choose another --base-port\n")
     coordinator = Coordinator(n, n, 1, args.base_port, args.delay, args.replication_delay, show=None)

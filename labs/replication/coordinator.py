@@ -9,8 +9,6 @@ GET /status for `--watch` in a second terminal, and commands from a file with --
 import argparse
 import itertools
 import json
-import os
-import socket
 import sys
 import threading
 import time
@@ -97,6 +95,10 @@ class Coordinator:
             args += ["--followers", ",".join(f.address for f in self.followers),
                      "--replication-delay", self.replication_delay]
         return args
+
+    def start(self):
+        """Start every node of the map; lab 3 starts more."""
+        self.start_nodes(self.nodes)
 
     def start_nodes(self, nodes):
         """Start the nodes' processes together, wait until each answers, catch it up, mark it up."""
@@ -264,68 +266,52 @@ class Coordinator:
 STRATEGIES = {"single-leader": Coordinator}
 
 
-def port_free(port):
-    """True if nothing listens on 127.0.0.1:port (the same reuse rule as our servers)."""
-    with socket.socket() as sock:
-        if os.name != "nt":
-            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind(("127.0.0.1", port))
-            return True
-        except OSError:
-            return False
-
-
-def main():
-    parser = argparse.ArgumentParser(
-        description="Start 1 leader and N followers; write with quorum W, read with quorum R, never report a "
-                    "stale value.",
-        epilog="examples:\n  python labs/replication/coordinator.py --followers 3 --write-quorum 1 --read-quorum 1\n"
-               "  python labs/replication/coordinator.py --watch",
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+def arguments(description, examples, port, base_port):
+    """The coordinator's flags, with example commands for --help; lab 3's coordinator adds its own."""
+    parser = argparse.ArgumentParser(description=description, epilog="examples:\n  " + "\n  ".join(examples),
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--replication", choices=sorted(STRATEGIES), default="single-leader",
                         help="replication strategy (default single-leader)")
     parser.add_argument("--followers", type=int, default=3, help="N, the number of followers (default 3)")
     parser.add_argument("--write-quorum", type=int, help="W, follower acks a write waits for (default N)")
     parser.add_argument("--read-quorum", type=int, default=1, help="R, followers a read asks (default 1)")
     parser.add_argument("--host", default="127.0.0.1", help="address of the coordinator's API (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=9000, help="port of the coordinator's API (default 9000)")
-    parser.add_argument("--base-port", type=int, default=9001, help="the leader's port, followers next (default 9001)")
+    parser.add_argument("--port", type=int, default=port, help=f"port of the coordinator's API (default {port})")
+    parser.add_argument("--base-port", type=int, default=base_port,
+                        help=f"the leader's port, followers next (default {base_port})")
     parser.add_argument("--delay", type=float, default=0.1, help="seconds of work per node request (default 0.1)")
     parser.add_argument("--replication-delay", type=float, default=0.3,
                         help="seconds before follower 1 gets a write, 2x for follower 2, ... (default 0.3)")
     parser.add_argument("--script", type=argparse.FileType("r"), help="run the commands in this file, then quit")
     parser.add_argument("--watch", action="store_true", help="only watch the coordinator on --port, live")
-    args = parser.parse_args()
-    if args.watch:
-        return watch(f"127.0.0.1:{args.port}")
+    return parser
+
+
+def check(parser, args, *more_ports):
+    """Impossible settings or a port in use: one clear line and exit code 2. W defaults to N."""
     n = args.followers
-    write_quorum = n if args.write_quorum is None else args.write_quorum
-    node_ports = range(args.base_port, args.base_port + n + 1)
-    if n < 1 or not 0 <= write_quorum <= n or not 1 <= args.read_quorum <= n:
+    args.write_quorum = n if args.write_quorum is None else args.write_quorum
+    if n < 1 or not 0 <= args.write_quorum <= n or not 1 <= args.read_quorum <= n:
         parser.error(f"need --followers >= 1, 0 <= --write-quorum <= {n} and 1 <= --read-quorum <= {n}")
     if args.delay < 0 or args.replication_delay < 0 or not 0 < args.base_port <= 65535 - n:
         parser.error("the delays must not be negative and --base-port must leave room for the nodes")
-    if args.port in node_ports:
-        parser.error(f"--port {args.port} is one of the nodes' ports {node_ports[0]}-{node_ports[-1]}")
-    taken = [port for port in node_ports if not port_free(port)]
+    ports = [args.port, *more_ports, *range(args.base_port, args.base_port + n + 1)]
+    if len(set(ports)) < len(ports):
+        parser.error(f"two of these ports are the same: {', '.join(map(str, ports))}")
+    taken = [port for port in ports if not processes.port_free(port)]
     if taken:
         parser.exit(2, f"port {taken[0]} is in use (is another coordinator still running?)\n")
-    coordinator = STRATEGIES[args.replication](n, write_quorum, args.read_quorum, args.base_port, args.delay,
-                                               args.replication_delay)
-    try:
-        server = CoordinatorServer(args.host, args.port, coordinator)
-    except OSError as error:
-        parser.exit(2, f"cannot listen on {args.host}:{args.port}: {error.strerror or error}\n")
+
+
+def run(coordinator, server, banner, prompt):
+    """Serve the API, start the processes, show the table, run the prompt; stop every process however it ends."""
     processes.stop_on_signals()
+    threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
-        coordinator.start_nodes(coordinator.nodes)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
+        coordinator.start()
         status = coordinator.status()
-        print("\n".join([f"{args.replication}: {coordinator.leader} replicates to "
-                         f"{', '.join(map(str, coordinator.followers))}; coordinator API on "
-                         f"http://{args.host}:{args.port}", quorum_line(status), *table(status)]), flush=True)
-        Prompt(coordinator, args.script).cmdloop()
+        print("\n".join([banner, quorum_line(status), *table(status)]), flush=True)
+        prompt.cmdloop()
     except KeyboardInterrupt:
         print()
     except RuntimeError as error:
@@ -333,6 +319,26 @@ def main():
     finally:
         coordinator.stop_all()
         server.server_close()
+
+
+def main():
+    parser = arguments("Start 1 leader and N followers; write with quorum W, read with quorum R, never report a "
+                       "stale value.", ["python labs/replication/coordinator.py --followers 3 --write-quorum 1 "
+                                        "--read-quorum 1", "python labs/replication/coordinator.py --watch"],
+                       port=9000, base_port=9001)
+    args = parser.parse_args()
+    if args.watch:
+        return watch(f"127.0.0.1:{args.port}")
+    check(parser, args)
+    coordinator = STRATEGIES[args.replication](args.followers, args.write_quorum, args.read_quorum, args.base_port,
+                                               args.delay, args.replication_delay)
+    try:
+        server = CoordinatorServer(args.host, args.port, coordinator)
+    except OSError as error:
+        parser.exit(2, f"cannot listen on {args.host}:{args.port}: {error.strerror or error}\n")
+    run(coordinator, server, f"{args.replication}: {coordinator.leader} replicates to "
+                             f"{', '.join(map(str, coordinator.followers))}; coordinator API on "
+                             f"http://{args.host}:{args.port}", Prompt(coordinator, args.script))
 
 
 if __name__ == "__main__":

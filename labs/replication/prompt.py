@@ -64,6 +64,8 @@ class Prompt(cmd.Cmd):
 
     def node(self, arg):
         """The node named by arg (a name like follower2 or a port like 9003), or None after saying so."""
+        if not arg.strip():
+            return print("say which node: a name or port from `status`, like follower2 or 9003", flush=True)
         node = self.coordinator.find(arg.strip())
         if node is None:
             print(f"no node {arg.strip()!r}: use a name or port from `status`", flush=True)

@@ -4,7 +4,9 @@ Whoever starts a process stops it: stop() asks politely (terminate), then insist
 (kill). stop_on_signals() turns SIGTERM and a closed terminal into a normal exit,
 so the `finally:` that stops the children runs then too.
 """
+import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -17,6 +19,18 @@ def start(script, *args, quiet=True, log=None):
     else shown as it comes."""
     return subprocess.Popen([sys.executable, "-u", str(script), *map(str, args)],
                             stdout=log or (subprocess.DEVNULL if quiet else None), stderr=subprocess.STDOUT if log else None)
+
+
+def port_free(port):
+    """True if nothing listens on 127.0.0.1:port (checked with the same address reuse rule as our servers)."""
+    with socket.socket() as sock:
+        if os.name != "nt":
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind(("127.0.0.1", port))
+            return True
+        except OSError:
+            return False
 
 
 def wait_healthy(node, deadline=10):
