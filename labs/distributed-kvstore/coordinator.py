@@ -97,8 +97,10 @@ class KVStore(Coordinator):
 
     def read(self, key):
         status, reply = send(self.gateway.address, "GET", f"/kv/{quote(key)}", headers={"X-Client-Id": "coordinator"})
+        if status == 0:
+            return self.refuse(503, f"read {key}: the gateway does not answer ({reply['error']})")
         if status not in (200, 404):
-            return self.refuse(status or 503, f"read {key}: {reply.get('error', 'the gateway does not answer')}")
+            return self.refuse(status, f"read {key}: {reply.get('error', status)}")
         served_by = self.by_address(reply.get("node", "?"))
         why = " (the follower asked was behind, or down: the gateway asked the leader)" if served_by is self.leader else ""
         self.event("read", f"{key}  {self.describe(status, reply)}  through the gateway, from {served_by}{why}")
