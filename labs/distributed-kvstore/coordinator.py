@@ -92,8 +92,9 @@ class KVStore(Coordinator):
     # Every put and get goes through the gateway, like any client's
 
     def send_write(self, key, value, deleted):
-        return send(self.gateway.address, "DELETE" if deleted else "PUT", f"/kv/{quote(key)}",
-                    None if deleted else {"value": value}, {"X-Client-Id": "coordinator"})
+        status, reply = send(self.gateway.address, "DELETE" if deleted else "PUT", f"/kv/{quote(key)}",
+                             None if deleted else {"value": value}, {"X-Client-Id": "coordinator"})
+        return (status, reply) if status else (503, {"error": f"the gateway does not answer ({reply['error']})"})
 
     def read(self, key):
         status, reply = send(self.gateway.address, "GET", f"/kv/{quote(key)}", headers={"X-Client-Id": "coordinator"})

@@ -36,7 +36,7 @@ class Prompt(cmd.Cmd):
         if self.typing:
             print(f"\r{line}\033[K\n{self.prompt}", end="", flush=True)
         else:
-            print(line, flush=True)
+            print(line + "\n", end="", flush=True)  # one write: lines from parallel threads never run into each other
 
     def preloop(self):
         self.typing = True
