@@ -44,6 +44,7 @@ class KVStore(Coordinator):
         self.next_port = args.base_port + args.followers + 1  # a replacement gets a port never used before
         self.next_number = args.followers + 1
         self.replaced = {}  # name of a dead follower -> name of its replacement
+        self.repairing = threading.Lock()  # one replacement at a time: each sets the follower lists in turn
 
     # Starting: registry first (nodes send it heartbeats), then lab 2's nodes, then the gateway in front
 
@@ -114,10 +115,14 @@ class KVStore(Coordinator):
         self.event(news["event"], f"{news['member']} :{news['port']} ({news['role']}), says the registry")
         follower = self.find(news["member"])
         if news["event"] == "dead" and follower in self.followers:
-            threading.Thread(target=self.replace, args=(follower,), daemon=True).start()
+            threading.Thread(target=self.replace_one_at_a_time, args=(follower,), daemon=True).start()
         elif news["event"] == "dead":
             again = "`up leader` restarts it" if news["role"] == "leader" else "quit and start the store again"
             self.event("dead", f"{news['member']} is not replaced automatically: {again}")
+
+    def replace_one_at_a_time(self, dead):
+        with self.repairing:
+            self.replace(dead)
 
     def replace(self, dead):
         """Retire the dead follower, start a new one on a new port, catch it up, then let it serve reads."""

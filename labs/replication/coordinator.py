@@ -14,13 +14,12 @@ import threading
 import time
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
-from functools import partial
 from pathlib import Path
 from urllib.parse import quote
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root, for `import labs...`
 from labs.replication.api import CoordinatorServer  # noqa: E402
-from labs.replication.display import event_line, quorum_line, table, watch  # noqa: E402
+from labs.replication.display import event_line, print_line, quorum_line, table, watch  # noqa: E402
 from labs.replication.prompt import Prompt  # noqa: E402
 from labs.scalability import processes  # noqa: E402
 from labs.scalability.client import send  # noqa: E402
@@ -53,7 +52,7 @@ class Coordinator:
     node_script = Path(__file__).with_name("node.py")  # the program every node runs
 
     def __init__(self, followers=3, write_quorum=None, read_quorum=1, base_port=9001, delay=0.1,
-                 replication_delay=0.3, show=partial(print, flush=True)):
+                 replication_delay=0.3, show=print_line):
         self.nodes = [Replica("leader", "leader", base_port)] + \
                      [Replica(f"follower{i}", "follower", base_port + i) for i in range(1, followers + 1)]
         self.write_quorum = followers if write_quorum is None else write_quorum

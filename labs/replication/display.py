@@ -20,6 +20,11 @@ SHOW_EVENTS = 14
 CLEAR_LINE, HOME, CLEAR_BELOW = "\033[K", "\033[H", "\033[J"
 
 
+def print_line(line):
+    """Print one line in one write: lines from parallel threads never run into each other."""
+    print(line + "\n", end="", flush=True)
+
+
 def table(status):
     """The node table: role, port, up or DOWN, keys, newest version, writes applied, reads served."""
     lines = [paint(COLUMNS, "bold")]

@@ -11,7 +11,7 @@ import os
 import sys
 import time
 
-from labs.replication.display import quorum_line, table
+from labs.replication.display import print_line, quorum_line, table
 from labs.scalability.colour import paint
 
 class Prompt(cmd.Cmd):
@@ -36,7 +36,7 @@ class Prompt(cmd.Cmd):
         if self.typing:
             print(f"\r{line}\033[K\n{self.prompt}", end="", flush=True)
         else:
-            print(line + "\n", end="", flush=True)  # one write: lines from parallel threads never run into each other
+            print_line(line)
 
     def preloop(self):
         self.typing = True
