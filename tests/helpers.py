@@ -5,6 +5,7 @@ instead of sleeping, and stop every process with addCleanup, even when the test 
 """
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -89,18 +90,27 @@ def stop(process):
             stream.close()
 
 
-def start(test, script, *args, stdin=None):
+def start(test, script, *args, stdin=None, env=None):
     """Start `python script args` from the repository root; stopped when the test ends.
 
-    Its output goes to a temporary file: read it with output(process)."""
+    env adds to (a value of None: removes from) our environment. Its output goes to a
+    temporary file: read it with output(process)."""
     log = tempfile.TemporaryFile(mode="w+")
+    environment = {**os.environ, "NO_COLOR": "1", **(env or {})}
     process = subprocess.Popen([sys.executable, "-u", str(ROOT / script), *map(str, args)], cwd=ROOT,
                                stdin=stdin, stdout=log, stderr=subprocess.STDOUT,
-                               env={**os.environ, "NO_COLOR": "1"})
+                               env={name: value for name, value in environment.items() if value is not None})
     process.log = log
     test.addCleanup(log.close)
     test.addCleanup(stop, process)
     return process
+
+
+def logs_folder(test):
+    """A fresh folder for a coordinator's --logs, removed when the test ends (after its processes stop)."""
+    folder = Path(tempfile.mkdtemp(prefix="labs-logs-"))
+    test.addCleanup(shutil.rmtree, folder, ignore_errors=True)
+    return folder
 
 
 def start_node(test, script, *args):

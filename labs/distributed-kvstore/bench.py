@@ -11,14 +11,17 @@ import argparse
 import contextlib
 import io
 import re
+import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root, for `import labs...`
-from labs.scalability import processes  # noqa: E402
-from labs.scalability.client import run, send  # noqa: E402
+from labs.plumbing import processes  # noqa: E402
+from labs.plumbing.jsonhttp import port, send  # noqa: E402
+from labs.scalability.client import run  # noqa: E402
 from labs.scalability.load_balancer import STRATEGIES  # noqa: E402
 
 COORDINATOR = Path(__file__).with_name("coordinator.py")
@@ -34,13 +37,13 @@ def ports(port, followers):
     return range(port, port + 3 + 1 + followers + 1)
 
 
-def start_store(port, args):
+def start_store(port, args, logs):
     """The coordinator, its prompt on a pipe; ports: API, gateway, registry, then leader and followers."""
     return subprocess.Popen([sys.executable, "-u", str(COORDINATOR), "--followers", str(args.followers),
                              "--write-quorum", "1", "--delay", "0", "--replication-delay", "0",
                              "--heartbeat-interval", str(args.heartbeat_interval), "--dead-after", str(args.dead_after),
                              "--port", str(port), "--gateway-port", str(port + 1), "--registry-port", str(port + 2),
-                             "--base-port", str(port + 3)],
+                             "--base-port", str(port + 3), "--logs", logs],
                             stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
 
 
@@ -104,7 +107,8 @@ def repair(coordinator, store, timeout):
 
 def measure(keys, port, args):
     """One row of the table: start the store, load, kill, repair, check the replacement's keys, quit."""
-    store, gateway, coordinator = start_store(port, args), f"127.0.0.1:{port + 1}", f"127.0.0.1:{port}"
+    logs = tempfile.mkdtemp(prefix="kvstore-bench-")
+    store, gateway, coordinator = start_store(port, args, logs), f"127.0.0.1:{port + 1}", f"127.0.0.1:{port}"
     try:
         wait_ready(store, gateway)
         seconds, failures = load(gateway, keys)
@@ -118,6 +122,7 @@ def measure(keys, port, args):
         with contextlib.suppress(subprocess.TimeoutExpired):
             store.wait(15)
         processes.stop(store)
+        shutil.rmtree(logs, ignore_errors=True)
 
 
 def row(keys, result):
@@ -142,7 +147,7 @@ def main():
     parser.add_argument("--followers", type=int, default=3, help="N (default 3)")
     parser.add_argument("--heartbeat-interval", type=float, default=0.5, help="seconds (default 0.5)")
     parser.add_argument("--dead-after", type=float, default=2.0, help="seconds of silence (default 2)")
-    parser.add_argument("--port", type=int, default=21100,
+    parser.add_argument("--port", type=port, default=21100,
                         help="the coordinator's API port; gateway, registry and nodes next; 20 ports per size "
                              "(default 21100)")
     args = parser.parse_args()
@@ -157,7 +162,6 @@ def main():
              for port in ports(args.port + PORTS_PER_SIZE * number, args.followers) if not processes.port_free(port)]
     if taken:
         parser.exit(2, f"port {taken[0]} is in use (another kvstore?): choose another --port\n")
-    processes.stop_on_signals()
     print(f"N = {args.followers} followers, W = 1, no delays; a heartbeat every {args.heartbeat_interval} s, "
           f"dead after {args.dead_after} s of silence.\n"
           f"The keys are loaded through the gateway by {LOADERS} threads, then `kill {VICTIM}` at the prompt.\n"
@@ -182,4 +186,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    processes.run_script(main)

@@ -1,18 +1,15 @@
 """Catch-up: bring a new follower to the leader's data before it serves a single read.
 
-Lab 3, a hook of the coordinator. Lab 2 replayed a returning node the leader's whole log;
-a replacement instead gets a snapshot (every key's newest write, one request), joins the
-leader's followers, then replays only the writes that came during the copy. Versions make
-anything applied twice harmless, so no write acknowledged meanwhile is missed.
+Lab 3, the coordinator's last step of a repair. The new follower starts empty: it gets a snapshot
+of the leader (every key's newest write, in one request), joins the leader's followers, and the
+leader's stream (lab 2) sends it the writes after the snapshot, in version order. Only once it holds
+the leader's newest version does it serve reads. No write acknowledged meanwhile can be missed.
 """
-import json
-import sys
 import time
-from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root, for `import labs...`
-from labs.replication.node import MAX_BODY  # noqa: E402
-from labs.scalability.client import send  # noqa: E402
+from labs.plumbing.jsonhttp import send
+
+POLL = 0.02  # seconds between two looks at the new follower's version
 
 
 class CatchUpFailed(Exception):
@@ -21,40 +18,24 @@ class CatchUpFailed(Exception):
 
 def call(node, method, path, body=None):
     """send(), but a failed step stops the catch-up with a clear message."""
-    status, reply = send(node, method, path, body)
+    status, reply = send(node, method, path, body, timeout=30)
     if status != 200:
         raise CatchUpFailed(f"{method} {path} on {node}: {reply.get('error', status)}")
     return reply
 
 
-def batches(entries, limit=MAX_BODY // 2):
-    """Split entries into lists whose JSON stays well under the body size a node accepts."""
-    batch, size = [], 0
-    for entry in entries:
-        length = len(json.dumps(entry)) + 2
-        if batch and size + length > limit:
-            yield batch
-            batch, size = [], 0
-        batch.append(entry)
-        size += length
-    if batch:
-        yield batch
-
-
-def apply(follower, entries):
-    """PUT /replicate on follower, in as few requests as the body limit allows; returns how many it applied."""
-    return sum(call(follower, "PUT", "/replicate", {"entries": batch})["applied"] for batch in batches(entries))
-
-
-def catch_up(leader, follower, followers):
-    """Copy the leader's data to follower, then make the leader replicate to followers (which include it).
-    Returns what it did: keys copied, writes replayed, the versions, seconds taken."""
+def catch_up(leader, follower, followers, deadline=30):
+    """Copy the leader's data to follower, then make the leader replicate to followers (which include it);
+    return once follower holds every write the leader held when it joined: keys, versions, seconds."""
     started = time.monotonic()
-    snapshot = call(leader, "GET", "/snapshot")                                  # 1. one request for every key
-    apply(follower, snapshot["entries"])                                          # 2. a few requests to apply them
-    call(leader, "PUT", "/followers", {"followers": followers})                   # 3. new writes now reach it too
-    during = call(leader, "GET", f"/log?since={snapshot['version']}")["entries"]  # 4. writes during 1-3
-    replayed = apply(follower, during)
-    return {"keys": len(snapshot["entries"]), "snapshot_version": snapshot["version"], "replayed": replayed,
-            "version": max([snapshot["version"]] + [entry["version"] for entry in during]),
+    snapshot = call(leader, "GET", "/snapshot")                         # 1. every key's newest write, at vS
+    call(follower, "PUT", "/snapshot", snapshot)                        # 2. the follower holds v1..vS
+    joined = call(leader, "PUT", "/followers", {"followers": followers})  # 3. the stream sends it what came after
+    target = call(leader, "GET", "/health")["version"]
+    while call(follower, "GET", "/health")["version"] < target:         # 4. wait until it holds all of it
+        if time.monotonic() - started > deadline:
+            raise CatchUpFailed(f"{follower} did not reach v{target} within {deadline} s")
+        time.sleep(POLL)
+    return {"keys": len(snapshot["entries"]), "snapshot_version": snapshot["version"], "version": target,
+            "replayed": target - snapshot["version"], "followers": joined["followers"],
             "seconds": time.monotonic() - started}

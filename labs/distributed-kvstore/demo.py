@@ -13,9 +13,9 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root, for `import labs...`
-from labs.scalability import processes  # noqa: E402
-from labs.scalability.client import opener, send  # noqa: E402
-from labs.scalability.colour import paint  # noqa: E402
+from labs.plumbing import processes  # noqa: E402
+from labs.plumbing.colour import paint  # noqa: E402
+from labs.plumbing.jsonhttp import opener, send  # noqa: E402
 
 COORDINATOR, GATEWAY = "127.0.0.1:9100", "127.0.0.1:8080"
 
@@ -87,4 +87,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    processes.run_script(main)

@@ -1,98 +1,123 @@
-"""The gateway: where every client request lands. Lab 1's rate limiter and load balancer, unchanged.
+"""The gateway: the store's front door. Lab 1's rate limiter and load balancer, lab 2's freshness rule.
 
-Lab 3. @gateway is lab 1's @rate_limited around a router: a write goes to the leader, which
-replicates it with quorum W (lab 2); a read goes to R live followers, the first one picked by
-lab 1's strategy, and a reply older than the newest acknowledged write is refused for a fresh one.
-The kvstore node.py carries @gateway on handle_kv; this script runs that node as the gateway.
-
-    python labs/distributed-kvstore/gateway.py --port 8080 --leader 9101 --followers 9102,9103,9104
+Lab 3. @gateway on a node's do_request makes that node the gateway (node.py --role gateway), as
+lab 1's @load_balancer makes a node a front. It serves the client API only: rate limit per client;
+a write goes to the leader, acknowledged once W followers hold it; a read asks R followers, the first
+one picked by lab 1's strategy, and never answers below the newest acknowledged write of its key.
 """
-import argparse
 import functools
-import sys
-import threading
+import time
 from pathlib import Path
-from urllib.parse import unquote
+from urllib.parse import quote, urlsplit
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root, for `import labs...`
-from labs.scalability.load_balancer import STRATEGIES as BALANCERS, forward, measured_by, request_body  # noqa: E402
-from labs.scalability.rate_limiter import STRATEGIES as LIMITERS, rate_limited  # noqa: E402
-from labs.scalability.client import parse_nodes, send  # noqa: E402
-from labs.replication.node import BadRequest, parse_value  # noqa: E402
+from labs.plumbing.jsonhttp import BadRequest, decode_key, send
+from labs.replication.freshness import Freshness, quorum_read
+from labs.scalability.load_balancer import STRATEGIES as BALANCERS, measured_by
+from labs.scalability.node import parse_value
+from labs.scalability.rate_limiter import rate_limited
 
 GRADUATE = Path(__file__).with_name("graduate.txt").read_bytes()  # the same bytes as workshop step 23 serves
+READ_TIMEOUT = 1.0  # seconds a replica has to answer a read: a paused one costs a read about this much
 
 
 class Gateway:
-    """Where requests go: writes to the leader, reads to followers; remembers each key's newest acked version."""
+    """Where requests go: writes to the leader, reads to followers; each key's newest acknowledged version."""
 
     def __init__(self, leader, followers, strategy, write_quorum, read_quorum):
         self.leader, self.write_quorum, self.read_quorum = leader, write_quorum, read_quorum
-        self.balancer = BALANCERS[strategy](list(followers))  # PUT /followers replaces balancer.nodes
-        self.newest = {}  # key -> (version, deleted) of its newest acknowledged write: no read goes below it
-        self.lock = threading.Lock()
+        self.balancer = BALANCERS[strategy](list(followers))  # its nodes: the followers that serve reads
+        self.freshness = Freshness()
 
-    def write(self, handler, data):
-        """Lab 2's write path: the leader applies it and answers once W followers hold it.
-        Returns (status, reply, where it went)."""
-        body = {"value": parse_value(data)} if handler.command == "PUT" else None
-        status, reply = send(self.leader, handler.command, handler.path, body,
+    def learn_versions(self):
+        """A new gateway knows no acknowledged version yet: take the leader's, so no read goes below them."""
+        status, snapshot = send(self.leader, "GET", "/snapshot", timeout=10)
+        for entry in snapshot.get("entries", []) if status == 200 else []:
+            self.freshness.acknowledged(entry["key"], entry["version"], entry.get("deleted", False))
+        return status == 200
+
+    def write(self, method, key, body=None):
+        """Lab 2's write path: the leader versions it and answers once W followers hold it."""
+        status, reply = send(self.leader, method, f"/kv/{quote(key, safe='')}", body,
                              {"X-Write-Quorum": str(self.write_quorum)})
         if status == 0:
             return 503, {"error": f"the leader does not answer: {reply['error']}"}, "-> leader: no answer"
-        if status not in (200, 201):
-            return status, reply, "-> leader"
-        with self.lock:
-            if reply["version"] > self.newest.get(reply["key"], (0, False))[0]:
-                self.newest[reply["key"]] = (reply["version"], handler.command == "DELETE")
-        return status, reply, f"-> leader v{reply['version']}"
+        if status in (200, 201):
+            self.freshness.acknowledged(key, reply["version"], method == "DELETE")
+            return status, reply, f"-> leader v{reply['version']}"
+        return status, reply, "-> leader"
 
-    def read(self, handler, key):
-        """Ask R followers, the first picked by the strategy; never answer below the newest acked write."""
+    def read(self, key):
+        """Lab 2's quorum read, the first follower picked by lab 1's strategy, the leader last."""
         followers = list(self.balancer.nodes)
         if len(followers) < self.read_quorum:
-            return 503, {"error": f"R = {self.read_quorum} followers required, {len(followers)} serving reads"}, ""
+            return 503, {"error": f"R = {self.read_quorum} followers required, {len(followers)} serve reads"}, ""
         first = self.balancer.pick()
-        asked = [first] + [node for node in followers if node != first][:self.read_quorum - 1]
-        replies = [(node, *measured_by(self.balancer)(forward)(node, handler, b"")[:2]) for node in asked]
-        fresh = [(node, status, reply) for node, status, reply in replies if self.is_fresh(key, status, reply)]
-        if not fresh:  # the followers asked lag behind (or gave no answer): the leader holds every acked write
-            status, reply, _ = forward(self.leader, handler, b"")
-            return status or 503, reply, f"stale or no answer from {', '.join(asked)}: asked the leader"
+        order = [first] + [node for node in followers if node != first] + [self.leader]
+        ask = measured_by(self.balancer)(send)  # the strategy learns each follower's latency
+        fresh, answers = quorum_read(key, order, self.read_quorum,
+                                     lambda node: ask(node, "GET", f"/kv/{quote(key, safe='')}", timeout=READ_TIMEOUT),
+                                     self.freshness)
+        if not fresh:
+            return 503, {"error": f"no replica answered with v{self.freshness.version(key)} or newer"}, "no fresh answer"
         node, status, reply = max(fresh, key=lambda answer: answer[2].get("version", 0))
-        return status, reply, f"-> {', '.join(asked)}"
-
-    def is_fresh(self, key, status, reply):
-        """A reply at least as new as the newest acknowledged write of key (not found is fresh after a delete)."""
-        version, deleted = self.newest.get(key, (0, False))
-        if status == 200:
-            return reply["version"] >= version
-        return status == 404 and (deleted or version == 0)
+        skipped = [f"{node.rsplit(':', 1)[1]} {'stale' if code in (200, 404) else 'silent'}"
+                   for node, code, _ in answers if (node, code, _) not in fresh]
+        return status, reply, f"-> :{node.rsplit(':', 1)[1]}" + (f" ({', '.join(skipped)})" if skipped else "")
 
 
 def gateway(handle):
-    """Decorator for the node's handler: with server.gateway set, rate limit (lab 1), then route the request."""
-    @rate_limited
+    """Decorator for a node's do_request: with server.gateway set, serve the client API only."""
     @functools.wraps(handle)
     def wrapper(handler):
-        router = handler.server.gateway
-        if router is None:
+        if handler.server.gateway is None:
             return handle(handler)
-        if handler.path == "/graduate":
-            return send_text(handler, GRADUATE)
-        data = request_body(handler)
+        handler.start = time.monotonic()
+        path = urlsplit(handler.path).path
         try:
-            if handler.command == "GET" and handler.path.startswith("/kv/"):
-                status, reply, where = router.read(handler, unquote(handler.path[4:]))
-            elif handler.command in ("PUT", "DELETE") and handler.path.startswith("/kv/"):
-                status, reply, where = router.write(handler, data)
-            else:  # GET /kv, and paths or methods the leader will refuse with the right error
-                status, reply, where = *forward(router.leader, handler, data)[:2], "-> leader"
+            if (handler.command, path) == ("GET", "/health"):
+                handler.send_json(200, handler.server.health())
+            elif (handler.command, path) == ("PUT", "/readers"):
+                handler.internal()
+                handler.send_json(200, set_readers(handler))
+            elif handler.from_this_run():  # the coordinator's own commands: never rate limited
+                route(handler)
+            else:
+                rate_limited(route)(handler)
         except BadRequest as error:
-            status, reply, where = error.status, {"error": str(error)}, ""
-        handler.note = f"{handler.note} {where}".strip()  # after lab 1's ACCEPT, when rate limited
-        handler.send_json(status, reply)
+            handler.send_json(error.status, {"error": str(error)})
     return wrapper
+
+
+def route(handler):
+    """/graduate, or a read or a write of /kv, sent where it belongs; the log line says where."""
+    router, method, path = handler.server.gateway, handler.command, urlsplit(handler.path).path
+    if (method, path) == ("GET", "/graduate"):
+        return send_text(handler, GRADUATE)
+    if (method, path) == ("GET", "/kv"):
+        status, reply = send(router.leader, "GET", "/kv")
+        status, where = (status, "-> leader") if status else (503, "-> leader: no answer")
+    elif not path.startswith("/kv/") or len(path) == 4:
+        raise BadRequest(404, f"no such path: {path} (the store's API: /kv, /kv/<key>, /graduate)")
+    elif method == "GET":
+        status, reply, where = router.read(decode_key(path[4:]))
+    elif method == "PUT":
+        status, reply, where = router.write("PUT", decode_key(path[4:]), {"value": parse_value(handler.read_body())})
+    elif method == "DELETE":
+        status, reply, where = router.write("DELETE", decode_key(path[4:]))
+    else:
+        raise BadRequest(405, f"{method} is not allowed on /kv/<key>")
+    handler.note = f"{handler.note} {where}".strip()  # after lab 1's ACCEPT, when rate limited
+    handler.send_json(status, reply)
+
+
+def set_readers(handler):
+    """PUT /readers {"followers": [...]}, from the coordinator: the followers that serve reads from now on."""
+    followers = handler.read_json('{"followers": ["127.0.0.1:9102", "127.0.0.1:9103"]}').get("followers")
+    if not isinstance(followers, list) or not all(isinstance(follower, str) for follower in followers):
+        raise BadRequest(400, '"followers" must be a list of "host:port"')
+    handler.server.gateway.balancer.nodes = followers
+    print(f"{time.strftime('%H:%M:%S')} reads now go to {', '.join(followers) or 'nobody'}", flush=True)
+    return {"followers": followers, "node": handler.server.name}
 
 
 def send_text(handler, data):
@@ -102,45 +127,3 @@ def send_text(handler, data):
     handler.end_headers()
     handler.wfile.write(data)
     handler.log_line(200)
-
-
-def main():
-    import node  # node.py imports this file for @gateway: import it only when we run as the gateway
-    parser = argparse.ArgumentParser(
-        description="The kvstore's gateway: rate limiting, then writes to the leader and reads to followers.",
-        epilog="example: python labs/distributed-kvstore/gateway.py --port 8080 --leader 9101 "
-               "--followers 9102,9103,9104 --rate-limit fixed-window --limit 5 --window 1",
-        formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8080, help="port to listen on (default 8080)")
-    parser.add_argument("--leader", type=parse_nodes, default=["127.0.0.1:9101"], help="the leader (default 9101)")
-    parser.add_argument("--followers", type=parse_nodes, default=[], help="followers that serve reads")
-    parser.add_argument("--write-quorum", type=int, help="W, follower acks a write waits for (default all)")
-    parser.add_argument("--read-quorum", type=int, default=1, help="R, followers a read asks (default 1)")
-    parser.add_argument("--load-balance", choices=sorted(BALANCERS), default="round-robin",
-                        help="strategy that picks the follower for a read (default round-robin)")
-    parser.add_argument("--rate-limit", choices=sorted(LIMITERS), help="limit each client's requests")
-    parser.add_argument("--limit", type=int, default=5, help="requests per client per window (default 5)")
-    parser.add_argument("--window", type=float, default=1.0, help="rate limit window in seconds (default 1)")
-    node.add_membership_flags(parser)
-    args = parser.parse_args()
-    write_quorum = len(args.followers) if args.write_quorum is None else args.write_quorum
-    if len(args.leader) != 1 or not 0 <= write_quorum <= len(args.followers) or args.read_quorum < 1:
-        parser.error("need one --leader, 0 <= --write-quorum <= followers and --read-quorum >= 1")
-    if args.limit < 1 or args.window <= 0 or args.heartbeat_interval <= 0:
-        parser.error("--limit must be at least 1, --window and --heartbeat-interval above 0")
-    try:
-        server = node.Node(args.host, args.port, workers=1, delay=0, role="gateway", handler=node.Handler)
-    except OSError as error:
-        parser.exit(2, f"cannot listen on {args.host}:{args.port}: {error.strerror or error}\n")
-    server.gateway = Gateway(args.leader[0], args.followers, args.load_balance, write_quorum, args.read_quorum)
-    if args.rate_limit:
-        server.rate_limiter = LIMITERS[args.rate_limit](args.limit, args.window)
-    print(f"gateway: writes to {args.leader[0]} (W = {write_quorum}), reads from R = {args.read_quorum} of "
-          f"{', '.join(args.followers) or 'no followers'} by {args.load_balance}"
-          f"{f', rate limit {args.limit} per {args.window:g} s per client' if args.rate_limit else ''}", flush=True)
-    node.serve(server, args)
-
-
-if __name__ == "__main__":
-    main()

@@ -14,7 +14,7 @@ from collections import deque
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root, for `import labs...`
-from labs.scalability.client import parse_nodes, send  # noqa: E402
+from labs.plumbing.jsonhttp import parse_nodes, send  # noqa: E402
 
 STRIP = 40  # polls of heartbeat history shown per member, newest on the right
 SHOW_EVENTS = 10

@@ -8,32 +8,29 @@ coordinator's /membership, so it hears at once when a follower dies.
     python labs/distributed-kvstore/registry.py --port 9200 --notify 9100
 """
 import argparse
-import json
+import itertools
 import sys
 import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from collections import deque
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root, for `import labs...`
-from labs.scalability.client import parse_nodes, send  # noqa: E402
+from labs.plumbing.jsonhttp import BadRequest, JsonHandler, JsonServer, parse_nodes, port, send  # noqa: E402
+from labs.plumbing.processes import exit_with_parent  # noqa: E402
 
 CHECK_EVERY = 0.2  # seconds between two looks at every member's silence
 KEEP_EVENTS = 50  # GET /members returns this many of the newest events
-MAX_BODY = 10_000  # a heartbeat is a few dozen bytes
 
 
-class Registry(ThreadingHTTPServer):
+class Registry(JsonServer):
     """Who is in the cluster, judged only by how long each member has been silent."""
 
-    daemon_threads = True
-    request_queue_size = 128  # the default backlog of 5 drops bursts of concurrent clients
-
-    def __init__(self, host, port, suspect_after, dead_after, notify=None):
-        super().__init__((host, port), Handler)
+    def __init__(self, address, suspect_after, dead_after, notify=None):
+        super().__init__(address, Handler)
         self.suspect_after, self.dead_after, self.notify = suspect_after, dead_after, notify
         self.members = {}  # name -> {"name", "role", "port", "pid", "state", "last_heartbeat", "heartbeats"}
-        self.events = []
+        self.events, self.event_ids = deque(maxlen=KEEP_EVENTS), itertools.count(1)
         self.lock = threading.Lock()
 
     def heartbeat(self, name, port, pid, role, first_event="joined"):
@@ -78,13 +75,14 @@ class Registry(ThreadingHTTPServer):
 
     def record(self, event, member):
         """Keep one event, print it as one line, tell the coordinator. The caller holds the lock."""
-        news = {"id": len(self.events) + 1, "time": time.strftime("%H:%M:%S"), "event": event,
+        news = {"id": next(self.event_ids), "time": time.strftime("%H:%M:%S"), "event": event,
                 "member": member["name"], "role": member["role"], "port": member["port"]}
         self.events.append(news)
         print(f"{time.strftime('%H:%M:%S')}  {event:<10} {member['role']:<9} {member['name']:<12} "
-              f"port {member['port']:<5} pid {member['pid']}\n", end="", flush=True)
+              f":{member['port']:<5} pid {member['pid']}\n", end="", flush=True)
         if self.notify:  # in a thread of its own: a slow coordinator must not hold up the heartbeats
-            threading.Thread(target=send, args=(self.notify, "POST", "/membership", news), daemon=True).start()
+            threading.Thread(target=send, args=(self.notify, "POST", "/membership", news),
+                             kwargs={"timeout": 2}, daemon=True).start()
 
     def view(self):
         """What GET /members answers: every member with its silence, and the newest events."""
@@ -94,7 +92,7 @@ class Registry(ThreadingHTTPServer):
             members = [{"name": m["name"], "role": m["role"], "port": m["port"], "pid": m["pid"], "state": m["state"],
                         "silence": round(now - m["last_heartbeat"], 1), "heartbeats": m["heartbeats"]}
                        for m in self.members.values()]
-            return {"members": members, "events": self.events[-KEEP_EVENTS:],
+            return {"members": members, "events": list(self.events),
                     "suspect_after": self.suspect_after, "dead_after": self.dead_after}
 
     def watch_forever(self):
@@ -104,39 +102,31 @@ class Registry(ThreadingHTTPServer):
             time.sleep(CHECK_EVERY)
 
 
-class BadRequest(Exception):
-    """A request we refuse, with its HTTP status and a message for people."""
-
-    def __init__(self, status, message):
-        super().__init__(message)
-        self.status = status
-
-
-def parse_heartbeat(data):
-    """(name, port, pid, role) from a body like {"name": "follower-1", "port": 9102, "pid": 1234, "role": "follower"}."""
-    try:
-        body = json.loads(data or b"null")
-    except ValueError:
-        raise BadRequest(400, "body is not valid JSON")
-    if not (isinstance(body, dict) and isinstance(body.get("name"), str) and body["name"]
-            and isinstance(body.get("port"), int) and isinstance(body.get("pid"), int)):
-        raise BadRequest(400, 'body must be like {"name": "follower-1", "port": 9102, "pid": 1234, "role": "follower"}')
-    return body["name"], body["port"], body["pid"], str(body.get("role", "node"))
+def parse_heartbeat(body):
+    """(name, port, pid, role) from a body like {"name": "follower1", "port": 9102, "pid": 1234, "role": "follower"}."""
+    if not (isinstance(body.get("name"), str) and body["name"] and isinstance(body.get("port"), int)
+            and isinstance(body.get("pid"), int)):
+        raise BadRequest(400, 'body must be like {"name": "follower1", "port": 9102, "pid": 1234, "role": "follower"}')
+    return body["name"][:40], body["port"], body["pid"], str(body.get("role", "node"))[:20]
 
 
-class Handler(BaseHTTPRequestHandler):
-    timeout = 30  # a client that stops sending mid-request does not hold a thread forever
+class Handler(JsonHandler):
+    EXAMPLE = '{"name": "follower1", "port": 9102, "pid": 1234, "role": "follower"}'
 
     def do_request(self):
-        """POST /heartbeat and /register, GET /members, DELETE /members/<name>, GET /health."""
+        """POST /heartbeat and /register, DELETE /members/<name> (this run's processes only);
+        GET /members and /health (anyone)."""
         try:
             if self.path == "/heartbeat" and self.command == "POST":
-                self.server.heartbeat(*parse_heartbeat(self.read_body()))
+                self.internal()
+                self.server.heartbeat(*parse_heartbeat(self.read_json(self.EXAMPLE)))
                 self.send_json(200, {"status": "ok"})
             elif self.path == "/register" and self.command == "POST":
-                self.server.heartbeat(*parse_heartbeat(self.read_body()), first_event="registered")
+                self.internal()
+                self.server.heartbeat(*parse_heartbeat(self.read_json(self.EXAMPLE)), first_event="registered")
                 self.send_json(200, {"status": "ok"})
             elif self.path.startswith("/members/") and self.command == "DELETE":
+                self.internal()
                 if not self.server.remove(self.path[len("/members/"):]):
                     raise BadRequest(404, f"no such member: {self.path[len('/members/'):]}")
                 self.send_json(200, {"status": "ok"})
@@ -150,29 +140,8 @@ class Handler(BaseHTTPRequestHandler):
                 raise BadRequest(404, f"no such path: {self.path}")
         except BadRequest as error:
             self.send_json(error.status, {"error": str(error)})
-            print(f"{time.strftime('%H:%M:%S')}  refused    {self.command} {self.path}: {error}", flush=True)
-    do_GET = do_PUT = do_DELETE = do_POST = do_PATCH = do_request
-
-    def read_body(self):
-        try:
-            length = int(self.headers.get("Content-Length", 0))
-        except ValueError:
-            raise BadRequest(400, "Content-Length is not a number")
-        if length > MAX_BODY:
-            self.close_connection = True  # we do not read it, so the connection cannot be reused
-            raise BadRequest(413, f"body larger than {MAX_BODY} bytes")
-        return self.rfile.read(length)
-
-    def send_json(self, status, body):
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, format, *args):
-        """Silence http.server's line per request: a heartbeat a second per node would drown the events."""
+            print(f"{time.strftime('%H:%M:%S')}  refused    {self.command} {self.path[:30]}: {error}"[:79], flush=True)
+    do_GET = do_PUT = do_DELETE = do_POST = do_PATCH = do_HEAD = do_OPTIONS = do_request
 
 
 def main():
@@ -181,7 +150,7 @@ def main():
         epilog="example: python labs/distributed-kvstore/registry.py --port 9200 --notify 9100",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=9200, help="port to listen on (default 9200)")
+    parser.add_argument("--port", type=port, default=9200, help="port to listen on (default 9200)")
     parser.add_argument("--suspect-after", type=float, default=2.0,
                         help="seconds of silence before a member is suspect (default 2)")
     parser.add_argument("--dead-after", type=float, default=4.0,
@@ -192,9 +161,10 @@ def main():
     if not 0 < args.suspect_after < args.dead_after or len(args.notify) > 1:
         parser.error("need 0 < --suspect-after < --dead-after, and at most one --notify host:port")
     try:
-        registry = Registry(args.host, args.port, args.suspect_after, args.dead_after, (args.notify or [None])[0])
+        registry = Registry((args.host, args.port), args.suspect_after, args.dead_after, (args.notify or [None])[0])
     except OSError as error:
         parser.exit(2, f"cannot listen on {args.host}:{args.port}: {error.strerror or error}\n")
+    exit_with_parent()
     threading.Thread(target=registry.watch_forever, daemon=True).start()
     print(f"registry {args.host}:{registry.server_port} ready: suspect after {args.suspect_after} s "
           f"of silence, dead after {args.dead_after} s", flush=True)

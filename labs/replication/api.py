@@ -6,46 +6,41 @@ go through the leader with quorum W and reads to R followers.
     curl -X PUT localhost:9000/kv/colour -d '{"value": "blue"}'
 """
 import time
-from http.server import ThreadingHTTPServer
-from urllib.parse import unquote
+from urllib.parse import parse_qs, urlsplit
 
-from labs.replication.node import BadRequest, Handler, parse_value
+from labs.plumbing.jsonhttp import BadRequest, JsonHandler, JsonServer, decode_key
+from labs.scalability.node import parse_value
 
 
-class CoordinatorHandler(Handler):
-    """The coordinator's HTTP API: /kv like a node, /health and /status."""
+class CoordinatorHandler(JsonHandler):
+    """/kv like a node, /health and /status (indented with ?pretty)."""
 
     def do_request(self):
         self.start = time.monotonic()
-        coordinator, path, method = self.server.coordinator, self.path, self.command
+        coordinator, method = self.server.coordinator, self.command
+        url = urlsplit(self.path)
         try:
-            if method == "GET" and path in ("/health", "/status"):
-                status, body = 200, coordinator.status()
-            elif path == "/kv" and method == "GET":
+            if method == "GET" and url.path in ("/health", "/status"):
+                return self.send_json(200, coordinator.status(), pretty="pretty" in parse_qs(url.query, True))
+            if url.path == "/kv" and method == "GET":
                 status, body = coordinator.keys()
-            elif not path.startswith("/kv/") or len(path) == 4:
-                raise BadRequest(404, f"no such path: {path}")
+            elif not url.path.startswith("/kv/") or len(url.path) == 4:
+                raise BadRequest(404, f"no such path: {url.path}")
             elif method == "GET":
-                status, body = coordinator.read(unquote(path[4:]))
+                status, body = coordinator.read(decode_key(url.path[4:]))
             elif method == "PUT":
-                status, body = coordinator.write(unquote(path[4:]), parse_value(self.read_body()))
+                status, body = coordinator.write(decode_key(url.path[4:]), parse_value(self.read_body()))
             elif method == "DELETE":
-                status, body = coordinator.write(unquote(path[4:]), deleted=True)
+                status, body = coordinator.write(decode_key(url.path[4:]), deleted=True)
             else:
-                raise BadRequest(405, f"{method} is not allowed on {path}")
+                raise BadRequest(405, f"{method} is not allowed on {url.path}")
         except BadRequest as error:
             status, body = error.status, {"error": str(error)}
         self.send_json(status, body)
-    do_GET = do_PUT = do_DELETE = do_POST = do_PATCH = do_request
-
-    def log_line(self, status):
-        """No line per request: the coordinator's events say what happened."""
+    do_GET = do_PUT = do_DELETE = do_POST = do_PATCH = do_HEAD = do_OPTIONS = do_request
 
 
-class CoordinatorServer(ThreadingHTTPServer):
-    daemon_threads = True
-    request_queue_size = 128  # the default backlog of 5 drops bursts of concurrent clients
-
-    def __init__(self, host, port, coordinator):
-        super().__init__((host, port), CoordinatorHandler)
+class CoordinatorServer(JsonServer):
+    def __init__(self, address, handler, coordinator):
+        super().__init__(address, handler)
         self.coordinator = coordinator

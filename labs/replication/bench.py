@@ -1,19 +1,22 @@
-"""Benchmark: what a quorum costs. Write latency for W = 1..N, read latency for R = 1..N.
+"""Benchmark: what a quorum costs, and whether a write costs the same after 20,000 of them.
 
-Lab 2. Starts a leader and N followers through the lab's Coordinator, sends sequential writes
-and reads at each quorum and prints a table (the one in the README). Numbers, not a test.
+Lab 2. Starts a leader and N followers through the lab's Coordinator: sequential writes and reads
+at each quorum W = 1..N and R = 1..N (p50 and the slowest of each row), then 8 writers without
+delays, writes/s over the first 2,000 writes and again after --writes. Numbers, not a test.
 
     python labs/replication/bench.py --followers 3 --replication-delay 0.1
 """
 import argparse
 import statistics
 import sys
+import threading
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root, for `import labs...`
 from labs.replication.coordinator import Coordinator  # noqa: E402
-from labs.scalability import processes  # noqa: E402
+from labs.plumbing import processes  # noqa: E402
+from labs.plumbing.jsonhttp import port  # noqa: E402
 
 
 def timed(call, times):
@@ -28,13 +31,46 @@ def timed(call, times):
 
 
 def row(label, latencies, ok):
-    p95 = sorted(latencies)[int(0.95 * (len(latencies) - 1))]
-    return f"{label:<8} {statistics.median(latencies):8.0f} ms {p95:8.0f} ms" + ("" if ok else "  some failed")
+    return f"{label:<8} {statistics.median(latencies):8.0f} ms {max(latencies):8.0f} ms" + ("" if ok else "  some failed")
+
+
+def writes_per_second(coordinator, count, writers=8, keys=10):
+    """Send count writes from `writers` threads over `keys` keys; writes acknowledged per second."""
+    counter, acked, lock = iter(range(count)), [0], threading.Lock()
+
+    def writer():
+        for number in iter(lambda: next(counter, None), None):
+            if coordinator.write(f"key-{number % keys}", number)[0] in (200, 201):
+                with lock:
+                    acked[0] += 1
+    started = time.monotonic()
+    threads = [threading.Thread(target=writer) for _ in range(writers)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return acked[0] / (time.monotonic() - started)
+
+
+def throughput(args):
+    """Writes/s at the start and after args.writes writes: the cost of a write must not grow with the log."""
+    coordinator = Coordinator(args.followers, 2, 1, args.base_port, 0, 0, show=None)
+    try:
+        coordinator.start()
+        print("\n8 writers, 10 keys, W = 2, no delays: writes/s over 2,000 writes", flush=True)
+        first = writes_per_second(coordinator, 2000)
+        print(f"{'at the start':<22} {first:8.0f} writes/s", flush=True)
+        writes_per_second(coordinator, args.writes - 2000)
+        later = writes_per_second(coordinator, 2000)
+        print(f"{f'after {args.writes:,} writes':<22} {later:8.0f} writes/s  ({later / first:.0%} of the start; "
+              f"target: at least 90%)", flush=True)
+    finally:
+        coordinator.stop_all()
 
 
 def main():
     parser = argparse.ArgumentParser(
-        description="Write latency for W = 1..N and read latency for R = 1..N, as a table.",
+        description="Write latency for W = 1..N, read latency for R = 1..N; writes/s before and after 20,000.",
         epilog="example: python labs/replication/bench.py --followers 3 --replication-delay 0.1",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--followers", type=int, default=3, help="N (default 3)")
@@ -42,20 +78,22 @@ def main():
                         help="seconds before follower 1 gets a write, 2x for follower 2, ... (default 0.1)")
     parser.add_argument("--delay", type=float, default=0.01, help="seconds of work per node request (default 0.01)")
     parser.add_argument("--requests", type=int, default=10, help="writes and reads per quorum (default 10)")
-    parser.add_argument("--base-port", type=int, default=9051, help="the leader's port, followers next (default 9051)")
+    parser.add_argument("--base-port", type=port, default=9051, help="the leader's port, followers next (default 9051)")
+    parser.add_argument("--writes", type=int, default=20_000, help="writes before throughput is measured again "
+                                                                   "(default 20000)")
     args = parser.parse_args()
     n = args.followers
-    if n < 1 or args.requests < 1 or args.delay < 0 or args.replication_delay < 0:
-        parser.error("--followers and --requests must be at least 1 and the delays not negative")
-    taken = [port for port in range(args.base_port, args.base_port + n + 1) if not processes.port_free(port)]
+    if n < 2 or args.requests < 1 or args.delay < 0 or args.replication_delay < 0 or args.writes < 4000:
+        parser.error("--followers must be at least 2, --requests 1, --writes 4000, and the delays not negative")
+    taken = [number for number in range(args.base_port, args.base_port + n + 1) if not processes.port_free(number)]
     if taken:
         parser.exit(2, f"port {taken[0]} is in use: choose another --base-port\n")
     coordinator = Coordinator(n, n, 1, args.base_port, args.delay, args.replication_delay, show=None)
     try:
-        coordinator.start_nodes(coordinator.nodes)
+        coordinator.start()
         print(f"N = {n} followers, follower k acks after k x {args.replication_delay} s, {args.delay} s of work "
               f"per request, {args.requests} sequential requests per row\n")
-        print(f"{'quorum':<8} {'p50':>11} {'p95':>11}")
+        print(f"{'quorum':<8} {'p50':>11} {'slowest':>11}")
         for w in range(1, n + 1):
             coordinator.write_quorum = w
             print(row(f"W = {w}", *timed(lambda count: coordinator.write(f"key-{count}", w), args.requests)),
@@ -64,11 +102,10 @@ def main():
         for r in range(1, n + 1):
             coordinator.read_quorum = r
             print(row(f"R = {r}", *timed(lambda count: coordinator.read(f"key-{count}"), args.requests)), flush=True)
-    except KeyboardInterrupt:
-        print()
     finally:
         coordinator.stop_all()
+    throughput(args)
 
 
 if __name__ == "__main__":
-    main()
+    processes.run_script(main)

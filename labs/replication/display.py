@@ -5,31 +5,48 @@ from a second terminal and redraws in place, or prints plain new events when pip
 
     python labs/replication/coordinator.py --watch
 """
+import itertools
 import os
 import sys
+import threading
 import time
+from collections import deque
 
-from labs.scalability.client import send
-from labs.scalability.colour import paint
+from labs.plumbing.colour import paint, word
+from labs.plumbing.jsonhttp import send
 
-COLOURS = {"up": "green", "ack": "green", "write": "green", "read": "green", "caught-up": "green",
-           "down": "red", "missed": "red", "refused": "red", "stale": "yellow"}
 COLUMNS = f"{'node':<10} {'role':<9} {'port':>5} {'pid':>7}  {'state':<5} {'keys':>5} {'version':>8} " \
           f"{'writes':>7} {'reads':>6}"
 SHOW_EVENTS = 14
 CLEAR_LINE, HOME, CLEAR_BELOW = "\033[K", "\033[H", "\033[J"
 
 
-def print_line(line):
-    """Print one line in one write: lines from parallel threads never run into each other."""
-    print(line + "\n", end="", flush=True)
+class Events:
+    """The coordinator's events: the newest KEEP for GET /status, each shown as one line as it happens."""
+
+    KEEP = 200
+
+    def __init__(self, show):
+        self.show = show  # prints one line; None: events are kept for GET /status only
+        self.events, self.ids, self.lock = deque(maxlen=self.KEEP), itertools.count(1), threading.Lock()
+
+    def add(self, kind, text):
+        event = {"id": next(self.ids), "time": time.strftime("%H:%M:%S"), "kind": kind, "text": text}
+        with self.lock:
+            self.events.append(event)
+        if self.show:
+            self.show(event_line(event))
+
+    def recent(self):
+        with self.lock:
+            return list(self.events)
 
 
 def table(status):
     """The node table: role, port, up or DOWN, keys, newest version, writes applied, reads served."""
     lines = [paint(COLUMNS, "bold")]
     for node in status["nodes"]:
-        state = paint(f"{'up':<5}", "green") if node["up"] else paint(f"{'DOWN':<5}", "red")
+        state = word("late" if node.get("ready") is False else "up" if node["up"] else "DOWN", 5)  # late: catching up
         numbers = [node.get(field, "-") for field in ("keys", "version", "writes", "reads")]
         if node["up"] and "version" in node:
             numbers[1] = f"v{numbers[1]}"
@@ -49,7 +66,7 @@ def quorum_line(status):
 
 def event_line(event):
     """One event: time, what happened (coloured, padded first so columns stay aligned), the details."""
-    kind = paint(f"{event['kind']:<9}", COLOURS.get(event["kind"], "dim"))
+    kind = word(event["kind"], 10)
     return f"{event['time']}  {kind}  {event['text']}"
 
 

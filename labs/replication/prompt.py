@@ -1,7 +1,8 @@
-"""The coordinator's prompt: put, get, down, up, status, quorum, wait, quit (stdlib cmd).
+"""The coordinator's prompt: put, get, down, up, status, quorum, wait, quit (stdlib cmd), and run().
 
 Lab 2. Reads a terminal, commands piped on stdin, or a --script file alike; piped or scripted,
 it echoes each command so the output reads as a transcript, and prints # comment lines.
+run() is a coordinator's whole life: serve its API, start the nodes, the prompt, stop them all.
 
     python labs/replication/coordinator.py --script labs/replication/demo.txt
 """
@@ -9,10 +10,13 @@ import cmd
 import json
 import os
 import sys
+import threading
 import time
 
-from labs.replication.display import print_line, quorum_line, table
-from labs.scalability.colour import paint
+from labs.plumbing import processes
+from labs.plumbing.colour import paint, print_line
+from labs.replication.api import CoordinatorServer
+from labs.replication.display import quorum_line, table
 
 class Prompt(cmd.Cmd):
     """One do_<command> method per command; `help` lists their docstrings."""
@@ -27,7 +31,7 @@ class Prompt(cmd.Cmd):
         self.use_rawinput = script is None and sys.stdin.isatty()
         self.prompt = self.PROMPT if self.use_rawinput else ""
         if self.use_rawinput:
-            coordinator.show = self.show
+            coordinator.events.show = self.show
             if os.name == "nt":
                 os.system("")  # lets the classic Windows console understand the ANSI code show() uses
 
@@ -101,7 +105,7 @@ class Prompt(cmd.Cmd):
         node = self.node(arg)
         if node and not node.up:
             try:
-                self.coordinator.start_nodes([node])
+                self.coordinator.bring_up(node)
             except RuntimeError as error:
                 print(error, flush=True)
         elif node:
@@ -135,3 +139,29 @@ class Prompt(cmd.Cmd):
         """quit: stop every node and the coordinator."""
         return True
     do_EOF = do_quit
+
+
+def run(parser, args, coordinator, handler, banner, prompt):
+    """A coordinator's whole life: its API on --port, its nodes started, the prompt (or --script) until quit;
+    then every process it started stops, however it ends."""
+    try:
+        server = CoordinatorServer((args.host, args.port), handler, coordinator)
+    except OSError as error:
+        parser.exit(2, f"cannot listen on {args.host}:{args.port}: {error.strerror or error}\n")
+    if args.script:
+        processes.exit_with_parent()  # stdin is not the prompt: it may tell us when our parent has gone
+    args.logs.mkdir(parents=True, exist_ok=True)
+    processes.stop_on_signals()
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        coordinator.start()
+        status = coordinator.status()
+        print("\n".join([banner, quorum_line(status), *table(status)]), flush=True)
+        prompt.cmdloop()
+    except KeyboardInterrupt:
+        print()
+    except RuntimeError as error:
+        print(error, flush=True)
+    finally:
+        coordinator.stop_all()
+        server.server_close()

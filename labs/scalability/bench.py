@@ -14,7 +14,8 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root, for `import labs...`
-from labs.scalability import processes  # noqa: E402
+from labs.plumbing import processes  # noqa: E402
+from labs.plumbing.jsonhttp import port  # noqa: E402
 from labs.scalability.client import percentile, run  # noqa: E402
 from labs.scalability.demo import start_node  # noqa: E402
 from labs.scalability.load_balancer import STRATEGIES  # noqa: E402
@@ -26,7 +27,7 @@ def main():
     parser = argparse.ArgumentParser(
         description="Compare load balancing strategies on nodes with 1, 2 and 4 workers.",
         epilog="example: python labs/scalability/bench.py", formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--port", type=int, default=18501, help="port of the first node (default 18501)")
+    parser.add_argument("--port", type=port, default=18501, help="port of the first node (default 18501)")
     parser.add_argument("--delay", type=float, default=0.1, help="seconds of work per request (default 0.1)")
     parser.add_argument("--requests", type=int, default=420, help="requests per strategy (default 420)")
     parser.add_argument("--concurrency", type=int, default=12, help="client threads (default 12)")
@@ -34,7 +35,6 @@ def main():
     if args.delay <= 0 or args.requests < 1 or args.concurrency < 1:
         parser.error("--delay must be more than 0, --requests and --concurrency at least 1")
     nodes = [f"127.0.0.1:{args.port + i}" for i in range(len(WORKERS))]
-    processes.stop_on_signals()
     children = []
     try:
         for i, workers in enumerate(WORKERS):
@@ -59,4 +59,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    processes.run_script(main)

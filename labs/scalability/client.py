@@ -8,40 +8,21 @@ rejected (429), wall time, throughput and p50/p95 latency.
     python labs/scalability/client.py --requests 30 --concurrency 10
 """
 import argparse
-import json
 import os
 import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root, for `import labs...`
-from labs.scalability.colour import paint  # noqa: E402
+from labs.plumbing.colour import paint  # noqa: E402
+from labs.plumbing.jsonhttp import parse_nodes, send  # noqa: E402
+from labs.plumbing.processes import exit_with_parent  # noqa: E402
 from labs.scalability.load_balancer import STRATEGIES, measured_by  # noqa: E402
 from labs.scalability.visualize_load_balance import bar_chart  # noqa: E402
 
 NODES = ["127.0.0.1:8001", "127.0.0.1:8002", "127.0.0.1:8003"]
 CLIENT_ID = f"client-{os.getpid()}"  # two terminals are two clients to a rate limiter
-
-# Our nodes are on this machine: never send these requests through an HTTP proxy.
-opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
-
-
-def send(node, method, path, body=None, headers=None, timeout=30):
-    """One HTTP request to node ("host:port"); returns (status, reply as a dict)."""
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(f"http://{node}{path}", data=data, method=method,
-                                     headers={"Content-Type": "application/json", **(headers or {})})
-    try:
-        with opener.open(request, timeout=timeout) as response:
-            return response.status, json.loads(response.read() or b"{}")
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"{}")
-    except (OSError, ValueError) as error:
-        return 0, {"error": str(error)}  # 0: no HTTP answer at all (refused, timed out, garbled)
-
 
 def run(requests, concurrency, balancer, rate=0, client_id=CLIENT_ID):
     """Send requests from concurrency threads, each at most rate/s (0: no limit), to the nodes balancer picks;
@@ -81,27 +62,18 @@ def percentile(values, fraction):
     return values[min(len(values) - 1, int(fraction * len(values)))] if values else 0.0
 
 
-def summary(results, wall):
-    """The lines printed after a run: the chart, then throughput and latency."""
+def summary(results, wall, nodes):
+    """The lines printed after a run: the chart (a row for each of nodes, and any other that answered),
+    then throughput and latency."""
     latencies = [seconds for _, _, seconds in results]
     failed = sum(1 for _, status, _ in results if not 200 <= status < 300)
-    nodes = dict.fromkeys([*NODES, *sorted({name for name, _, _ in results})])
+    nodes = dict.fromkeys([*nodes, *sorted({name for name, _, _ in results})])
     served = {node: sum(1 for name, status, _ in results if name == node and 200 <= status < 300) for node in nodes}
     rejected = {node: sum(1 for name, status, _ in results if name == node and status == 429) for node in nodes}
     return ["", "requests per node (# ok, x rejected with 429)", *bar_chart(served, rejected=rejected), "",
             f"{len(results)} requests in {wall:.2f} s: {len(results) / wall:.1f} requests/s, "
             f"p50 {percentile(latencies, 0.5) * 1000:.0f} ms, p95 {percentile(latencies, 0.95) * 1000:.0f} ms"
              + (f"; {failed} failed" if failed else "")]
-
-
-def parse_nodes(text):
-    """'8001,8002' or '127.0.0.1:8001,host:8002' -> ['127.0.0.1:8001', ...]; a typo is one clear line."""
-    nodes = [item if ":" in item else f"127.0.0.1:{item}" for item in text.split(",") if item]
-    for node in nodes:
-        port = node.rpartition(":")[2]
-        if not (port.isdigit() and 0 < int(port) < 65536):
-            raise argparse.ArgumentTypeError(f"{node!r} is not host:port with a port from 1 to 65535")
-    return nodes
 
 
 def main():
@@ -125,12 +97,13 @@ def main():
         parser.error("--rate must not be negative")
     if args.nodes:
         NODES[:] = args.nodes
+    exit_with_parent()
     start = time.monotonic()
     try:
         results = run(args.requests, args.concurrency, STRATEGIES[args.strategy](NODES), args.rate, args.client_id)
     except KeyboardInterrupt:
         parser.exit(130, "\ninterrupted: no summary\n")
-    print("\n".join(summary(results, time.monotonic() - start)))
+    print("\n".join(summary(results, time.monotonic() - start, NODES)))
 
 
 if __name__ == "__main__":

@@ -11,9 +11,9 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root, for `import labs...`
-from labs.scalability import processes  # noqa: E402
-from labs.scalability.client import send  # noqa: E402
-from labs.scalability.colour import paint  # noqa: E402
+from labs.plumbing import processes  # noqa: E402
+from labs.plumbing.jsonhttp import send  # noqa: E402
+from labs.plumbing.colour import paint  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 NODES = {8001: 1, 8002: 2, 8003: 4}  # port: workers
@@ -63,7 +63,6 @@ def rate_limiting(children):
 
 
 def main():
-    processes.stop_on_signals()
     children = []
     try:
         load_balancing(children)
@@ -74,4 +73,4 @@ def main():
 
 
 if __name__ == "__main__":
-    main()
+    processes.run_script(main)

@@ -7,6 +7,7 @@ them around send(node, ...) in the client, and @load_balancer turns node.py into
     python labs/scalability/client.py --strategy least-response-time --nodes 8001,8002,8003
 """
 import functools
+import http.client
 import json
 import threading
 import time
@@ -113,19 +114,13 @@ def forward(node, handler, data):
             status, raw, reply_headers = response.status, response.read(), response.headers
     except urllib.error.HTTPError as error:
         status, raw, reply_headers = error.code, error.read(), error.headers
-    except OSError as error:
-        return 0, {"error": f"{node}: {error}"}, {}  # 0: no HTTP answer at all (refused, timed out)
+    except (OSError, http.client.HTTPException) as error:
+        return 0, {"error": f"{node}: {error}"}, {}  # 0: no HTTP answer at all (refused, timed out, garbled)
     try:
         reply = json.loads(raw or b"{}")
     except ValueError:
         return 0, {"error": f"{node} did not answer with JSON"}, {}
     return status, reply, {name: value for name, value in reply_headers.items() if name.lower() not in HOP_HEADERS}
-
-
-def request_body(handler):
-    """The request's raw body, to pass on as it is: the backend judges it (400, 413) as it would for anyone."""
-    length = handler.headers.get("Content-Length", "")
-    return handler.rfile.read(int(length)) if length.isdigit() else b""
 
 
 def load_balancer(handle):
@@ -135,7 +130,7 @@ def load_balancer(handle):
         balancer = handler.server.balancer
         if balancer is None:
             return handle(handler)
-        data = request_body(handler)
+        data = handler.read_body()  # all of it, within a deadline, before any backend is bothered
         reply = {"error": "the list of backends is empty"}
         for _ in range(len(balancer.nodes)):  # a backend that gives no answer is skipped for the next one
             node = balancer.pick()

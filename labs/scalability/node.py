@@ -13,28 +13,24 @@ import sys
 import threading
 import time
 from contextlib import contextmanager
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
-from urllib.parse import unquote
+from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root, for `import labs...`
+from labs.plumbing.jsonhttp import BadRequest, JsonHandler, JsonServer, decode_key, parse_nodes, port  # noqa: E402
+from labs.plumbing.processes import exit_with_parent  # noqa: E402
 from labs.scalability.load_balancer import STRATEGIES as BALANCERS, load_balancer  # noqa: E402
 from labs.scalability.rate_limiter import STRATEGIES as LIMITERS, rate_limited  # noqa: E402
-from labs.scalability.client import parse_nodes  # noqa: E402
-
-MAX_BODY = 1024 * 1024  # bigger request bodies get 413
 
 
-class Node(ThreadingHTTPServer):
+class Node(JsonServer):
     """The server: one store and one set of worker slots, shared by every request thread."""
 
-    daemon_threads = True
-    request_queue_size = 128  # the default backlog of 5 drops bursts of concurrent clients
     balancer = rate_limiter = None  # strategies from --load-balance and --rate-limit; None: feature off
 
-    def __init__(self, host, port, workers, delay):
-        super().__init__((host, port), Handler)
-        self.name = f"{host}:{self.server_port}"
+    def __init__(self, address, handler, workers, delay):
+        super().__init__(address, handler)
+        self.name = f"{address[0]}:{self.server_port}"
         self.workers, self.delay = workers, delay
         self.store = {}
         self.lock = threading.Lock()
@@ -62,14 +58,6 @@ class Node(ThreadingHTTPServer):
                 "active": self.active, "waiting": self.waiting}
 
 
-class BadRequest(Exception):
-    """A request we refuse, with its HTTP status and a message for people."""
-
-    def __init__(self, status, message):
-        super().__init__(message)
-        self.status = status
-
-
 def parse_value(data):
     """The "value" of a JSON body like {"value": 42}; BadRequest if there is none."""
     try:
@@ -81,42 +69,43 @@ def parse_value(data):
     return body["value"]
 
 
-class Handler(BaseHTTPRequestHandler):
-    timeout = 30  # a client that stops sending mid-request does not hold a thread forever
+class Handler(JsonHandler):
     note = ""  # what the decorators add to this request's log line: ACCEPT/REJECT, the backend
 
     def do_request(self):
         """Every method lands here: /health answers at once, the rest queue for a worker."""
         self.start = time.monotonic()
-        if self.path == "/health" and self.command == "GET":
-            self.send_json(200, self.server.health())
-        else:
-            self.handle_kv()
-    do_GET = do_PUT = do_DELETE = do_POST = do_PATCH = do_request
+        try:
+            if self.path == "/health" and self.command == "GET":
+                self.send_json(200, self.server.health())
+            else:
+                self.handle_kv()
+        except BadRequest as error:
+            self.send_json(error.status, {"error": str(error)})
+    do_GET = do_PUT = do_DELETE = do_POST = do_PATCH = do_HEAD = do_OPTIONS = do_request
 
     @rate_limited
     @load_balancer
     def handle_kv(self):
-        """Wait for a free worker, do the simulated work, answer."""
+        """Read the request, wait for a free worker, do the simulated work, answer."""
+        data = self.read_body()  # before taking a worker: a client that sends slowly holds none
         with self.server.worker_slot():
             time.sleep(self.server.delay)
-            try:
-                status, body = self.route(self.read_body())
-            except BadRequest as error:
-                status, body = error.status, {"error": str(error)}
+            status, body = self.route(data)
         self.send_json(status, body)
 
     def route(self, data):
         """The key-value API: /kv lists the keys, /kv/<key> reads, writes or deletes one."""
         store, lock, method = self.server.store, self.server.lock, self.command
-        if self.path == "/kv":
+        path = urlsplit(self.path).path  # a ?query is not part of the key
+        if path == "/kv":
             if method != "GET":
                 raise BadRequest(405, f"{method} is not allowed on /kv")
             with lock:
                 return 200, {"keys": sorted(store), "node": self.server.name}
-        if not self.path.startswith("/kv/") or len(self.path) == 4:
-            raise BadRequest(404, f"no such path: {self.path}")
-        key = unquote(self.path[4:])
+        if not path.startswith("/kv/") or len(path) == 4:
+            raise BadRequest(404, f"no such path: {path}")
+        key = decode_key(path[4:])
         if method == "GET":
             with lock:
                 if key not in store:
@@ -135,42 +124,12 @@ class Handler(BaseHTTPRequestHandler):
             return 200, {"key": key, "deleted": True, "node": self.server.name}
         raise BadRequest(405, f"{method} is not allowed on /kv/<key>")
 
-    def read_body(self):
-        """The raw request body; BadRequest if it is too large to accept."""
-        try:
-            length = int(self.headers.get("Content-Length", 0))
-        except ValueError:
-            raise BadRequest(400, "Content-Length is not a number")
-        if length > MAX_BODY:
-            while length > 0:  # read it all anyway, so the client hears our 413 instead of a reset
-                chunk = self.rfile.read(min(length, 65536))
-                if not chunk:
-                    break
-                length -= len(chunk)
-            raise BadRequest(413, f"body larger than {MAX_BODY} bytes")
-        return self.rfile.read(length)
-
-    def send_json(self, status, body, headers=None):
-        """Answer with a JSON body, then log one line for this request."""
-        data = json.dumps(body).encode() + b"\n"  # the newline keeps curl's output off the shell prompt
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        for name, value in (headers or {}).items():
-            self.send_header(name, value)
-        self.end_headers()
-        self.wfile.write(data)
-        self.log_line(status)
-
     def log_line(self, status):
         ms = (time.monotonic() - self.start) * 1000
         server = self.server
-        print(f"{time.strftime('%H:%M:%S')}  {self.client_address[0]:<15} {self.command:<6} {self.path:<20} "
-              f"{status}  {ms:6.0f} ms  active {server.active} waiting {server.waiting}  {self.note}\n",
+        print(f"{time.strftime('%H:%M:%S')} {self.command:<6} {self.path[:18]:<18} {status} {ms:5.0f} ms "
+              f"a{server.active} w{server.waiting} {self.note}".rstrip() + "\n",
               end="", flush=True)  # one write: lines from parallel requests never run into each other
-
-    def log_message(self, format, *args):
-        """Silence http.server's own line per request: log_line() writes ours."""
 
 
 def main():
@@ -181,7 +140,7 @@ def main():
                "  python labs/scalability/node.py --port 8000 --load-balance round-robin --backends 8001,8002,8003",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    parser.add_argument("--port", type=int, default=8001, help="port to listen on (default 8001)")
+    parser.add_argument("--port", type=port, default=8001, help="port to listen on (default 8001)")
     parser.add_argument("--workers", type=int, default=2, help="requests worked on at once (default 2)")
     parser.add_argument("--delay", type=float, default=0.1, help="seconds of simulated work per request (default 0.1)")
     parser.add_argument("--rate-limit", choices=sorted(LIMITERS), help="limit each client's requests")
@@ -200,9 +159,10 @@ def main():
     if args.load_balance and f"{args.host}:{args.port}" in args.backends:
         parser.error(f"--backends must not list this front's own port {args.port}: it would forward to itself forever")
     try:
-        node = Node(args.host, args.port, args.workers, args.delay)
+        node = Node((args.host, args.port), Handler, args.workers, args.delay)
     except OSError as error:
         parser.exit(2, f"cannot listen on {args.host}:{args.port}: {error.strerror or error}\n")
+    exit_with_parent()
     print(f"node {node.name} ready: {args.workers} workers, {args.delay} s of work per request", flush=True)
     if args.rate_limit:
         node.rate_limiter = LIMITERS[args.rate_limit](args.limit, args.window)

@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root, for `import labs...`
-from labs.scalability.colour import paint  # noqa: E402
+from labs.plumbing.colour import paint  # noqa: E402
 
 WIDTH = 40  # characters of the longest bar
 

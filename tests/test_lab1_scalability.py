@@ -1,8 +1,10 @@
 """Lab 1: the load balancing and rate limiting strategies, then the node, the front and the client for real."""
+import json
 import os
 import re
 import threading
 import unittest
+from http.client import HTTPConnection
 from unittest import mock
 
 from labs.scalability.load_balancer import NO_ANSWER, LeastResponseTime, RoundRobin, measured_by
@@ -73,7 +75,7 @@ class LeastResponseTimeTest(unittest.TestCase):
 
 
 class FixedWindowTest(unittest.TestCase):
-    """The students' TODO in rate_limiter.py: `python3 -m unittest tests.test_scalability.FixedWindowTest -v`."""
+    """The students' TODO in rate_limiter.py: `python3 -m unittest tests.test_lab1_scalability.FixedWindowTest -v`."""
 
     def setUp(self):
         self.now = 100.0  # a clock the test moves by hand: the start of window 100 of 1 s
@@ -115,6 +117,39 @@ class ChartTest(unittest.TestCase):
         lines = bar_chart({"127.0.0.1:8001": 10}, width=20, rejected={"127.0.0.1:8001": 20})
         self.assertEqual(lines, ["127.0.0.1:8001        ##########           10 ok",
                                  "                      xxxxxxxxxxxxxxxxxxxx 20 rejected (429)"])
+
+
+class RefusalsTest(unittest.TestCase):
+    """The node's refusals come from the shared plumbing (labs/plumbing/jsonhttp.py): JSON, with the right code."""
+
+    def setUp(self):
+        self.port = start_node(self, NODE, "--delay", "0")[0]
+
+    def raw(self, method, path, headers=(), body=b""):
+        """A request as a hand-written client might send it: no header is added for us."""
+        connection = HTTPConnection("127.0.0.1", self.port, timeout=10)
+        self.addCleanup(connection.close)
+        connection.putrequest(method, path, skip_host=True, skip_accept_encoding=True)
+        for name, value in headers:
+            connection.putheader(name, value)
+        connection.endheaders(body or None)
+        response = connection.getresponse()
+        return response.status, response.getheader("Content-Type"), json.loads(response.read())
+
+    def test_every_refusal_is_json_with_its_status(self):
+        cases = [("PUT", "/kv/a", (), 411, "needs a Content-Length header"),
+                 ("PUT", "/kv/a", [("Content-Length", "-1")], 400, "Content-Length must be a whole number"),
+                 ("GET", "/kv/%FF", (), 400, "not valid UTF-8"),
+                 ("BREW", "/kv/a", (), 501, "Unsupported method")]
+        for method, path, headers, status, message in cases:
+            with self.subTest(method=method, path=path):
+                answer = self.raw(method, path, headers)
+                self.assertEqual(answer[:2], (status, "application/json"))
+                self.assertIn(message, answer[2]["error"])
+        status, reply, _ = http("PUT", f"http://127.0.0.1:{self.port}/kv/a", b"x" * (1024 * 1024 + 1))
+        self.assertEqual((status, reply["error"]), (413, "body larger than 1048576 bytes"))
+        self.assertEqual(http("GET", f"http://127.0.0.1:{self.port}/kv/%C3%A9")[0], 404)  # é: a fine key
+        self.assertEqual(http("PUT", f"http://127.0.0.1:{self.port}/kv/ok", {"value": 1})[0], 201)  # still serving
 
 
 class RateLimitedNodeTest(unittest.TestCase):

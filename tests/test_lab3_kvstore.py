@@ -1,14 +1,26 @@
-"""Lab 3, the distributed kvstore, through real processes: gateway, registry, kill, replacement, catch-up."""
+"""Lab 3, the distributed kvstore, through real processes: gateway, registry, membership view,
+kill, replacement, catch-up, supervision."""
+import importlib.util
+import re
 import signal
 import subprocess
 import sys
 import threading
 import unittest
 
-from tests.helpers import ROOT, free_block, free_port, http, output, start, wait_healthy, wait_until
+from tests.helpers import (ROOT, free_block, free_port, http, logs_folder, output, run, start, wait_healthy,
+                           wait_until)
 
 LAB = "labs/distributed-kvstore"
 FAST = ["--delay", 0, "--replication-delay", 0.05, "--heartbeat-interval", 0.2, "--dead-after", 1.2]
+
+
+def load_catch_up():
+    """catchup.catch_up, loaded from its file (lab 3's modules sit beside their scripts, not in a package)."""
+    spec = importlib.util.spec_from_file_location("catchup", ROOT / LAB / "catchup.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.catch_up
 
 
 class Store:
@@ -17,9 +29,10 @@ class Store:
     def __init__(self, test, *args, followers=3):
         self.port, self.gateway_port, self.registry_port = free_port(), free_port(), free_port()
         self.base = free_block(followers + 4)
+        self.logs = logs_folder(test)
         self.process = start(test, f"{LAB}/coordinator.py", "--followers", followers, "--port", self.port,
                              "--gateway-port", self.gateway_port, "--registry-port", self.registry_port,
-                             "--base-port", self.base, *FAST, *args, stdin=subprocess.PIPE)
+                             "--base-port", self.base, "--logs", self.logs, *FAST, *args, stdin=subprocess.PIPE)
         self.gateway = f"http://127.0.0.1:{self.gateway_port}"
         wait_until(lambda: self.node("gateway").get("up"), 20, "the whole store to start")
 
@@ -29,6 +42,10 @@ class Store:
 
     def node(self, name):
         return next((node for node in self.status()["nodes"] if node["name"] == name), {})
+
+    def event(self, kind, pattern):
+        """The first event of that kind whose text matches pattern, else None."""
+        return next((e for e in self.status()["events"] if e["kind"] == kind and re.search(pattern, e["text"])), None)
 
     def command(self, line):
         self.process.stdin.write(f"{line}\n".encode())
@@ -68,6 +85,57 @@ class GatewayTest(unittest.TestCase):
         if capstone.exists():  # the workshop folder will be deleted one day; until then they must agree
             self.assertEqual(body, capstone.read_bytes())
 
+    def test_the_gateway_answers_404_to_the_replicas_routes_and_they_change_nothing(self):
+        store = Store(self, "--write-quorum", 2, followers=2)
+        status, reply, _ = store.put("colour", "blue")
+        self.assertEqual((status, reply["version"]), (201, 1))
+        gateway_before = http("GET", f"{store.gateway}/health")[1]
+        replica_routes = [
+            ("PUT", "/replicate", {"entries": [{"version": 2, "key": "colour", "value": "evil"},
+                                               {"version": 3, "key": "ghost", "value": "boo"}], "version": 3}),
+            ("PUT", "/snapshot", {"entries": [{"version": 9, "key": "ghost", "value": "boo"}], "version": 9}),
+            ("GET", "/snapshot", None), ("GET", "/log?since=0", None),
+            ("PUT", "/followers", {"followers": []})]
+        for method, path, body in replica_routes:
+            with self.subTest(method=method, path=path):
+                status, reply, headers = http(method, store.gateway + path, body)
+                self.assertEqual((status, headers["Content-Type"]), (404, "application/json"))
+                self.assertIn("no such path", reply["error"])
+        status, reply, _ = http("PUT", f"{store.gateway}/readers", {"followers": []})  # the coordinator's only
+        self.assertEqual((status, "internal route" in reply["error"]), (403, True))
+        self.assertEqual(store.get("colour")[:2], (200, {"key": "colour", "value": "blue", "version": 1,
+                                                         "node": f"127.0.0.1:{store.base + 1}"}))
+        self.assertEqual(store.get("ghost")[0], 404)
+        gateway_after = http("GET", f"{store.gateway}/health")[1]
+        self.assertEqual([(g["keys"], g["version"]) for g in (gateway_before, gateway_after)], [(0, 0), (0, 0)])
+        log = (store.logs / "gateway.log").read_text()
+        self.assertNotIn("followers now", log)
+        self.assertNotIn("reads now go to", log)
+        status, reply, _ = store.put("colour", "green")  # the leader still replicates to both followers
+        self.assertEqual((status, reply["version"], len(reply["acks"])), (200, 2, 2))
+        self.assertEqual({store.get("colour")[1]["node"] for _ in range(2)},
+                         {f"127.0.0.1:{store.base + 1}", f"127.0.0.1:{store.base + 2}"})  # and both still serve
+
+
+class MembershipTest(unittest.TestCase):
+    def test_the_membership_view_piped_prints_one_plain_line_per_event(self):
+        store = Store(self, followers=2)
+        view = start(self, f"{LAB}/membership.py", "--registry", store.registry_port, "--every", 0.2,
+                     env={"NO_COLOR": None})  # piped is enough to turn colour off
+        members = {"leader": ("leader", store.base), "follower1": ("follower", store.base + 1),
+                   "follower2": ("follower", store.base + 2), "gateway": ("gateway", store.gateway_port)}
+
+        def line(events, name):
+            role, port = members[name]
+            return re.search(rf"^\d\d:\d\d:\d\d  ({events}) +{role} +{name} +port {port}$", output(view), re.M)
+        # A member is in at its first heartbeat or when the coordinator registers it, whichever comes first.
+        wait_until(lambda: all(line("joined|registered", name) for name in members), 5, "a line per member")
+        store.command("kill follower2")
+        wait_until(lambda: line("dead", "follower2"), 5, "follower2 dead")
+        wait_until(lambda: line("removed", "follower2"), 10, "follower2 removed once replaced")
+        self.assertRegex(output(view), rf"(joined|registered) +follower +follower3 +port {store.base + 3}\n")
+        self.assertNotIn("\033", output(view))
+
 
 class SelfRepairTest(unittest.TestCase):
     def test_a_killed_follower_is_declared_dead_replaced_and_caught_up(self):
@@ -75,12 +143,13 @@ class SelfRepairTest(unittest.TestCase):
         for i in range(20):
             self.assertIn(store.put(f"before-{i}", i)[0], (200, 201))
         store.command("kill follower2")
-        wait_until(lambda: any(e["kind"] == "dead" and "follower2" in e["text"] for e in store.status()["events"]),
-                   1.2 + 3, "the registry to declare follower2 dead")
+        wait_until(lambda: store.event("dead", "follower2"), 1.2 + 3, "the registry to declare follower2 dead")
         writes_during = [store.put(f"during-{i}", i)[0] for i in range(10)]  # while the replacement starts
-        replacement = wait_until(lambda: store.node("follower4").get("up") and store.node("follower4"), 10,
-                                 "the replacement to be up")
+        wait_until(lambda: store.event("up", r"follower4 :\d+ serves reads now, in place of follower2"), 10,
+                   "the replacement to serve reads")
+        replacement = store.node("follower4")
         self.assertEqual(store.node("follower2"), {})  # retired
+        self.assertTrue(store.event("caught-up", r"follower4 :\d+: snapshot of \d+ keys"))
         address = f"127.0.0.1:{replacement['port']}"
         expected = {f"before-{i}" for i in range(20)} | {f"during-{i}" for i, s in enumerate(writes_during) if s}
         wait_until(lambda: expected <= set(http("GET", f"http://{address}/kv")[1]["keys"]), 5,
@@ -112,11 +181,22 @@ class SelfRepairTest(unittest.TestCase):
         for thread in writers:
             thread.join()
         self.assertEqual(stale, [])
-        wait_until(lambda: store.node("follower4").get("up"), 10, "the replacement to be up")
+        wait_until(lambda: store.event("up", r"follower4 :\d+ serves reads now"), 10, "the replacement to serve")
         for key, value in acked.items():
             self.assertEqual(store.get(key)[1]["value"], value)
             replacement = f"http://127.0.0.1:{store.node('follower4')['port']}/kv/{key}"
             wait_until(lambda: http("GET", replacement)[1].get("value") == value, 5, f"{key} on the replacement")
+
+    def test_a_killed_gateway_is_restarted_on_its_port_and_knows_the_acknowledged_versions(self):
+        store = Store(self, followers=2)
+        self.assertEqual(store.put("colour", "blue")[0], 201)
+        first = store.node("gateway")["pid"]
+        store.command("kill gateway")
+        wait_until(lambda: store.event("dead", r"gateway :\d+ exited"), 5, "the supervisor to notice")
+        wait_until(lambda: store.node("gateway").get("pid") not in (None, first), 10, "a new gateway process")
+        wait_healthy(store.gateway_port)
+        self.assertEqual(store.get("colour")[1]["value"], "blue")
+        self.assertEqual(store.put("colour", "green")[1]["version"], 2)
 
 
 class ProcessesTest(unittest.TestCase):
@@ -128,12 +208,16 @@ class ProcessesTest(unittest.TestCase):
         for port in ports:
             self.assertEqual(http("GET", f"http://127.0.0.1:{port}/health", timeout=2)[0], 0, f"port {port}")
 
-    def test_quit_stops_every_process(self):
+    def test_quit_stops_every_process_and_each_wrote_its_log_in_the_logs_folder(self):
         store = Store(self, followers=2)
         ports = self.ports(store)
+        self.assertEqual(len(ports), 6)  # leader, 2 followers, gateway, registry, coordinator
         store.command("quit")
         self.assert_all_stopped(store, ports)
-        self.assertIn("stopped the gateway and the registry", output(store.process))
+        self.assertIn("stopped the 3 node processes", output(store.process))
+        self.assertEqual(sorted(path.name for path in store.logs.iterdir()),
+                         ["follower1.log", "follower2.log", "gateway.log", "leader.log", "registry.log"])
+        self.assertIn("gateway ready on", (store.logs / "gateway.log").read_text())
 
     @unittest.skipIf(sys.platform == "win32", "Windows has no SIGTERM to catch: terminate() kills at once")
     def test_sigterm_stops_every_process(self):
@@ -143,11 +227,15 @@ class ProcessesTest(unittest.TestCase):
         self.assert_all_stopped(store, ports)
 
     def test_impossible_settings_are_one_clear_line_and_exit_code_2(self):
-        for args in (["--followers", 2, "--write-quorum", 3], ["--read-quorum", 0]):
+        logs = logs_folder(self)
+        cases = [(["--followers", 2, "--write-quorum", 3], "0 <= --write-quorum <= 2"),
+                 (["--read-quorum", 0], "1 <= --read-quorum"),
+                 (["--heartbeat-interval", 1, "--dead-after", 1.5], "--dead-after > 2 heartbeat intervals")]
+        for args, message in cases:
             with self.subTest(args=args):
-                result = subprocess.run([sys.executable, str(ROOT / LAB / "coordinator.py"), *map(str, args)],
-                                        capture_output=True, text=True, timeout=20)
+                result = run(f"{LAB}/coordinator.py", *args, "--logs", logs, timeout=20)
                 self.assertEqual(result.returncode, 2)
+                self.assertIn(message, result.stderr)
                 self.assertNotIn("Traceback", result.stderr)
 
 
@@ -160,24 +248,25 @@ class CatchUpTest(unittest.TestCase):
 
     def test_snapshot_then_the_writes_during_the_copy(self):
         old = self.node("--role", "follower")
-        leader = self.node("--role", "leader", "--followers", old, "--replication-delay", 0)
+        leader = self.node("--role", "leader", "--replicate-to", old, "--replication-delay", 0)
         for i in range(50):
             http("PUT", f"http://{leader}/kv/k{i}", {"value": i})
         http("DELETE", f"http://{leader}/kv/k0")
-        new = self.node("--role", "follower")
-        sys.path.insert(0, str(ROOT / LAB))
-        from catchup import catch_up
-        done = catch_up(leader, new, [old, new])
-        self.assertEqual((done["keys"], done["snapshot_version"]), (50, 51))
+        new = self.node("--role", "follower", "--catch-up")
+        self.assertEqual(http("GET", f"http://{new}/kv")[0], 503)  # empty: it serves nothing yet
+        done = load_catch_up()(leader, new, [old, new])
+        self.assertEqual((done["keys"], done["snapshot_version"], done["version"]), (50, 51, 51))  # k0's delete too
         keys = http("GET", f"http://{new}/kv")[1]["keys"]
         self.assertEqual(sorted(keys), sorted(f"k{i}" for i in range(1, 50)))
-        http("PUT", f"http://{leader}/kv/after", {"value": "joined"})  # the leader ships to it from now on
-        self.assertEqual(http("GET", f"http://{new}/kv/after")[1]["value"], "joined")
+        status, reply, _ = http("PUT", f"http://{leader}/kv/after", {"value": "joined"})  # W: both followers
+        self.assertEqual((status, sorted(reply["acks"])), (201, sorted([old, new])))
+        self.assertEqual(http("GET", f"http://{new}/kv/after")[1], {"key": "after", "value": "joined",
+                                                                    "version": 52, "node": new})
 
     def test_every_write_acknowledged_during_the_catch_up_reaches_the_new_follower(self):
         old = self.node("--role", "follower")
-        leader = self.node("--role", "leader", "--followers", old, "--replication-delay", 0)
-        new = self.node("--role", "follower")
+        leader = self.node("--role", "leader", "--replicate-to", old, "--replication-delay", 0)
+        new = self.node("--role", "follower", "--catch-up")
         acked, writing = [], threading.Event()
 
         def writer():
@@ -190,9 +279,7 @@ class CatchUpTest(unittest.TestCase):
         thread = threading.Thread(target=writer)
         thread.start()
         writing.wait(10)
-        sys.path.insert(0, str(ROOT / LAB))
-        from catchup import catch_up
-        done = catch_up(leader, new, [old, new])
+        done = load_catch_up()(leader, new, [old, new])
         thread.join()
         self.assertLess(done["keys"], len(acked))  # writes really went on during and after the copy
         wait_until(lambda: set(acked) <= set(http("GET", f"http://{new}/kv")[1]["keys"]), 5,

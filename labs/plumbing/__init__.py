@@ -1,0 +1,1 @@
+"""Plumbing the three labs share: starting processes, colour, HTTP with JSON. Not a lesson."""

@@ -1,0 +1,33 @@
+"""Colour for terminal output: green ok, red rejected or dead, yellow suspect or stale.
+
+Colour never carries meaning alone (the text still says it), and it is off when
+NO_COLOR is set or the output is not a terminal, so logs and pipes stay plain.
+"""
+import os
+import sys
+
+CODES = {"green": "\033[32m", "red": "\033[31m", "yellow": "\033[33m", "bold": "\033[1m", "dim": "\033[2m"}
+WORDS = {**dict.fromkeys(["up", "ack", "write", "read", "caught-up", "alive", "joined", "rejoined", "recovered",
+                          "registered", "promoted"], "green"),
+         **dict.fromkeys(["down", "missed", "refused", "dead", "killed", "removed", "DOWN"], "red"),
+         **dict.fromkeys(["stale", "suspect", "replace", "late"], "yellow")}  # the colour of each event or state
+
+
+def colour_on():
+    """True when the output is a terminal and NO_COLOR is not set."""
+    return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+
+
+def paint(text, colour):
+    """text in colour, or text unchanged when colour is off."""
+    return f"{CODES[colour]}{text}\033[0m" if colour_on() else text
+
+
+def word(text, width=0):
+    """An event's or a state's word, padded to width first (codes take no room), in its colour."""
+    return paint(f"{text:<{width}}", WORDS.get(text, "dim"))
+
+
+def print_line(line):
+    """Print one line in one write: lines from parallel threads never run into each other."""
+    print(line + "\n", end="", flush=True)

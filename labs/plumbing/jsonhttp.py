@@ -1,0 +1,184 @@
+"""HTTP with JSON bodies: the calls and the server pieces every process here uses.
+
+send() makes one call and never raises. JsonServer and JsonHandler answer with JSON, also
+when they refuse a request: a body too large (413), too slow (408) or without a length (411),
+a key that is not UTF-8 (400), a method nobody serves (501). Internal routes take calls only
+from this run's processes: a coordinator gives them a secret (LABS_SECRET) and send() shows it.
+"""
+import argparse
+import hmac
+import http.client
+import json
+import os
+import socket
+import sys
+import time
+import urllib.error
+import urllib.request
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import unquote
+
+MAX_BODY = 1024 * 1024  # bigger request bodies get 413
+BODY_DEADLINE = 5.0  # seconds to send a whole body: a client that trickles it holds no worker for long
+SECRET_HEADER = "X-Run-Secret"
+
+# Our nodes are on this machine: never send these requests through an HTTP proxy.
+opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def secret():
+    """This run's secret, handed by a coordinator to the processes it starts; "" when started by hand."""
+    return os.environ.get("LABS_SECRET", "")
+
+
+def send(node, method, path, body=None, headers=None, timeout=30):
+    """One HTTP request to node ("host:port"); returns (status, reply as a dict).
+    Status 0: no HTTP answer at all (refused, timed out, garbled)."""
+    data = None if body is None else json.dumps(body).encode()
+    headers = {"Content-Type": "application/json", **({SECRET_HEADER: secret()} if secret() else {}),
+               **(headers or {})}
+    request = urllib.request.Request(f"http://{node}{path}", data=data, method=method, headers=headers)
+    try:
+        with opener.open(request, timeout=timeout) as response:
+            return response.status, json.loads(response.read() or b"{}")
+    except urllib.error.HTTPError as error:
+        try:
+            return error.code, json.loads(error.read() or b"{}")
+        except (OSError, ValueError):
+            return error.code, {"error": f"HTTP {error.code}"}
+    except (OSError, ValueError, http.client.HTTPException) as error:
+        return 0, {"error": str(error) or type(error).__name__}
+
+
+def port(text):
+    """argparse type: a port from 1 to 65535, else one clear error line."""
+    if not (text.isdigit() and 0 < int(text) < 65536):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port from 1 to 65535")
+    return int(text)
+
+
+def parse_nodes(text):
+    """'8001,8002' or '127.0.0.1:8001,host:8002' -> ['127.0.0.1:8001', ...]; a typo is one clear line."""
+    nodes = [item if ":" in item else f"127.0.0.1:{item}" for item in text.split(",") if item]
+    for node in nodes:
+        port(node.rpartition(":")[2])
+    return nodes
+
+
+def decode_key(text):
+    """A key from a URL path: percent-decoded as strict UTF-8, so two byte strings never name one key."""
+    try:
+        return unquote(text, errors="strict")
+    except UnicodeDecodeError:
+        raise BadRequest(400, "the key is not valid UTF-8 once percent-decoded")
+
+
+class BadRequest(Exception):
+    """A request we refuse, with its HTTP status and a message for people."""
+
+    def __init__(self, status, message):
+        super().__init__(message)
+        self.status = status
+
+
+class JsonServer(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 128  # the default backlog of 5 drops bursts of concurrent clients
+
+    def handle_error(self, request, client_address):
+        """A client that hangs up mid-answer is no news; anything else is one line, not a traceback."""
+        error = sys.exc_info()[1]
+        if not isinstance(error, OSError):
+            print(f"error answering {client_address[0]}: {error!r}", file=sys.stderr, flush=True)
+
+
+class JsonHandler(BaseHTTPRequestHandler):
+    timeout = 30  # a client that stops sending mid-request does not hold a thread forever
+
+    def parse_request(self):
+        """http.server's parsing, and a path in plain ASCII: other characters must come percent-encoded."""
+        if not super().parse_request():
+            return False
+        if not self.path.isascii():
+            self.send_error(400, "the path must be ASCII: percent-encode other characters")
+            return False
+        return True
+
+    def read_body(self):
+        """The raw request body, all of it within BODY_DEADLINE seconds; BadRequest (400, 408, 411, 413) if not.
+        A body over MAX_BODY is read and dropped as it comes, never kept, so the client hears our 413."""
+        length = self.headers.get("Content-Length")
+        if length is None:
+            if self.command in ("PUT", "POST", "PATCH"):
+                raise BadRequest(411, "a request with a body needs a Content-Length header")
+            return b""
+        if not length.isdigit():
+            raise BadRequest(400, "Content-Length must be a whole number of bytes")
+        left, chunks, deadline = int(length), [], time.monotonic() + BODY_DEADLINE
+        too_large = left > MAX_BODY
+        while left > 0:
+            self.close_connection = True  # until the body is complete, this connection cannot be trusted
+            if time.monotonic() > deadline:
+                raise BadRequest(413 if too_large else 408, f"the body did not arrive within {BODY_DEADLINE:g} s")
+            self.connection.settimeout(max(0.01, deadline - time.monotonic()))
+            try:
+                chunk = self.rfile.read1(min(left, 65536))
+            except socket.timeout:
+                continue  # the deadline, checked above, answers
+            if not chunk:
+                raise BadRequest(400, "the body is shorter than its Content-Length")
+            left -= len(chunk)
+            if not too_large:
+                chunks.append(chunk)
+        if too_large:
+            raise BadRequest(413, f"body larger than {MAX_BODY} bytes")
+        return b"".join(chunks)
+
+    def read_json(self, example):
+        """The body as a JSON object; BadRequest naming an example body if it is not one."""
+        try:
+            body = json.loads(self.read_body() or b"null")
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            raise BadRequest(400, f"body must be a JSON object like {example}")
+        return body
+
+    def from_this_run(self):
+        """True if the caller showed this run's secret (always, when there is none: started by hand)."""
+        return hmac.compare_digest(self.headers.get(SECRET_HEADER, ""), secret())
+
+    def internal(self):
+        """Guard of an internal route: 403 for callers that are not processes of this run."""
+        if not self.from_this_run():
+            raise BadRequest(403, "internal route: only the processes of this run may call it")
+
+    def send_json(self, status, body, headers=None, pretty=False):
+        """Answer with a JSON body (indented if pretty), then log one line for this request."""
+        data = json.dumps(body, indent=2 if pretty else None).encode() + b"\n"  # \n: curl's output ends its line
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        if self.command != "HEAD":  # a HEAD answer has headers only
+            self.wfile.write(data)
+        self.log_line(status)
+
+    def send_error(self, code, message=None, explain=None):
+        """http.server's own refusals (a request line too long: 414, no such method: 501), in JSON too."""
+        self.close_connection = True
+        data = json.dumps({"error": message or self.responses.get(code, ("error",))[0]}).encode() + b"\n"
+        self.send_response(code, message)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(data)
+
+    def log_line(self, status):
+        """One line per request answered; a server that wants one says how it looks."""
+
+    def log_message(self, format, *args):
+        """Silence http.server's own line per request: log_line() writes ours."""

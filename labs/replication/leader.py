@@ -1,0 +1,91 @@
+"""The leader's side of a replicated node: version each write, stream the log to each follower, wait for W acks.
+
+Lab 2. node.py's Node is lab 1's node plus this: one thread per follower ships it the log in version
+order, each write `distance` replication delays after it was written (follower k at distance k), or a
+snapshot when the follower lacks more than the log still holds. A write waits for acks, not for work.
+"""
+import threading
+import time
+
+from labs.plumbing.jsonhttp import send
+
+RETRY = 0.2  # seconds before a stream tries an unreachable follower again
+SHIP_TIMEOUT = 1.0  # seconds a follower has to answer: a paused one must not hold the stream for long
+SNAPSHOT_TIMEOUT = 10.0  # seconds to send and apply a whole snapshot
+
+
+class Leader:
+    """Mixed into node.py's Node, which holds the log, the lock and the `changed` condition."""
+
+    def lead(self, write):
+        """Give a write the next version and apply it here; the streams ship it. Returns the entry."""
+        with self.changed:
+            entry = dict(write, version=self.log.version + 1)
+            self.apply(entry)
+            self.changed.notify_all()
+            return entry
+
+    def wait_for_acks(self, version, quorum):
+        """Wait until `quorum` followers hold version, or too many are unreachable, or time runs out.
+        Returns (followers that hold it, followers unreachable)."""
+        deadline = time.monotonic() + self.replication_delay * len(self.held) + self.ack_timeout
+        with self.changed:
+            while True:
+                acked = [f for f, held in self.held.items() if held is not None and held >= version]
+                missed = [f for f in self.unreachable if f not in acked]
+                left = deadline - time.monotonic()
+                if len(acked) >= quorum or len(self.held) - len(missed) < quorum or left <= 0:
+                    return acked, missed
+                self.changed.wait(left)
+
+    def add_follower(self, follower, distance):
+        """Start shipping the log to follower, `distance` replication delays behind the leader."""
+        with self.lock:
+            self.held[follower] = None
+        threading.Thread(target=self.stream, args=(follower, distance), daemon=True).start()
+
+    def lacks(self, follower):
+        """True if follower may lack writes: we do not know what it holds, or it holds less than the log."""
+        held = self.held.get(follower, 0)
+        return held is None or held < self.log.version
+
+    def stream(self, follower, distance):
+        """One thread per follower: ship it what it lacks, in version order, each write `distance`
+        replication delays after it was written; a snapshot if it lacks more than the log still holds."""
+        lag = self.replication_delay * distance
+        while follower in self.held:
+            with self.changed:
+                self.changed.wait_for(lambda: self.lacks(follower), RETRY)
+                held, now, newest = self.held.get(follower, 0), time.monotonic(), self.log.version
+                if held is None:  # we do not know yet what it holds: an empty delivery asks
+                    path, body = "/replicate", {"entries": [], "version": newest}
+                elif held >= newest:
+                    continue
+                elif self.log.since(held) is None:  # it lacks writes the log no longer holds
+                    path, body = "/snapshot", None
+                elif self.log.due_in(held, lag, now) > 0:  # the next write is not due yet
+                    self.changed.wait(self.log.due_in(held, lag, now))
+                    continue
+                else:
+                    path, body = "/replicate", {"entries": self.log.since(held, due=now - lag), "version": newest}
+            if path == "/snapshot":
+                body = self.snapshot()
+            status, reply = send(follower, "PUT", path, body, timeout=SNAPSHOT_TIMEOUT if path == "/snapshot" else SHIP_TIMEOUT)
+            self.delivered(follower, status, reply)
+
+    def delivered(self, follower, status, reply):
+        """Record a follower's answer: the version it holds now (409: less than we thought, a new
+        process), or that it could not be reached."""
+        with self.changed:
+            if follower not in self.held:
+                return
+            if status in (200, 409):
+                self.held[follower] = reply["version"]
+                self.unreachable.discard(follower)
+                self.log.acked(follower, reply["version"], time.monotonic())
+                self.log.trim(min(held or 0 for held in self.held.values()))
+            else:
+                self.unreachable.add(follower)
+            self.changed.notify_all()
+        if status not in (200, 409):
+            time.sleep(RETRY)

@@ -1,0 +1,83 @@
+"""The replication log: every write in version order, and which follower holds which.
+
+Lab 2. entries[i] has version start + i + 1, so reading "everything after v" is a slice, not a
+search. The leader keeps, per entry, when it was written and how long each follower took to ack it.
+Old entries are trimmed: once every follower holds them, or when there are too many to keep.
+"""
+from labs.plumbing.jsonhttp import BadRequest
+
+KEEP = 1_000  # entries kept even when every follower holds them: the latest acks stay visible
+LIMIT = 10_000  # entries kept at most: a follower further behind than that gets a snapshot
+
+
+class Log:
+    def __init__(self, start=0):
+        self.start = start  # the version just before the first entry kept
+        self.entries, self.written, self.acks = [], [], []  # one of each per entry
+        self.acked_upto = {}  # follower -> the newest version whose ack is recorded
+
+    @property
+    def version(self):
+        """The newest version: every write up to it is here or was trimmed, none missing."""
+        return self.start + len(self.entries)
+
+    def append(self, entry, now):
+        self.entries.append(entry)
+        self.written.append(now)
+        self.acks.append({})
+        if len(self.entries) >= LIMIT + KEEP:
+            self.trim(self.version - LIMIT)
+
+    def since(self, version, due=None, with_acks=False):
+        """The entries after version, oldest first; only those written by `due` if given.
+        None if the log no longer reaches back that far (trimmed)."""
+        if version < self.start:
+            return None
+        first = min(version - self.start, len(self.entries))
+        last = len(self.entries)
+        if due is not None:
+            while last > first and self.written[last - 1] > due:
+                last -= 1
+        if with_acks:
+            return [dict(entry, acks=dict(acks)) for entry, acks in zip(self.entries[first:last], self.acks[first:last])]
+        return self.entries[first:last]
+
+    def due_in(self, version, lag, now):
+        """Seconds until the entry after version is `lag` seconds old (0 if there is none)."""
+        index = version - self.start
+        return max(0.0, self.written[index] + lag - now) if 0 <= index < len(self.entries) else 0.0
+
+    def acked(self, follower, version, now):
+        """follower holds every entry up to version: note each new ack's time, in ms since the write."""
+        for index in range(max(self.acked_upto.get(follower, 0), self.start) - self.start,
+                           min(version, self.version) - self.start):
+            self.acks[index][follower] = round((now - self.written[index]) * 1000)
+        self.acked_upto[follower] = max(version, self.acked_upto.get(follower, 0))
+
+    def acks_of(self, version):
+        """{follower: ms} for one entry still in the log."""
+        index = version - self.start - 1
+        return dict(self.acks[index]) if 0 <= index < len(self.entries) else {}
+
+    def trim(self, held_by_all):
+        """Drop the entries every follower holds, but keep the newest KEEP."""
+        upto = min(held_by_all, self.version - KEEP)
+        if upto - self.start >= KEEP:  # in steps: trimming costs a copy of the list
+            drop = upto - self.start
+            del self.entries[:drop], self.written[:drop], self.acks[:drop]
+            self.start = upto
+
+
+def check_entries(entries, in_order=True):
+    """The "entries" of a request, each checked before any is applied: a bad one changes nothing."""
+    example = '[{"version": 1, "key": "k", "value": 42}, {"version": 2, "key": "k", "deleted": true}]'
+    if not isinstance(entries, list):
+        raise BadRequest(400, f'"entries" must be a list like {example}')
+    for number, entry in enumerate(entries):
+        if not (isinstance(entry, dict) and isinstance(entry.get("version"), int) and entry["version"] > 0
+                and isinstance(entry.get("key"), str) and ("value" in entry or entry.get("deleted") is True)):
+            raise BadRequest(400, f"entry {number} must have a version from 1, a key and a value, or "
+                                  f'"deleted": true, like {example}')
+        if in_order and number and entry["version"] != entries[number - 1]["version"] + 1:
+            raise BadRequest(400, "entries must be consecutive versions, oldest first")
+    return entries
