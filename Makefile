@@ -1,7 +1,7 @@
 # Every target is one python command; the README lists them for people without make.
 PYTHON ?= python3
 
-.PHONY: demo test clean demo-scalability bench-scalability demo-replication bench-replication demo-kvstore bench-kvstore
+.PHONY: demo test check student clean demo-scalability bench-scalability demo-replication bench-replication demo-kvstore bench-kvstore
 
 demo:
 	$(PYTHON) labs/tour.py
@@ -27,5 +27,11 @@ bench-kvstore:
 test:
 	$(PYTHON) -m tests
 
+check:
+	$(PYTHON) labs/check.py $(LAB)
+
+student:
+	$(PYTHON) -m labs.plumbing.exercises $(DEST)
+
 clean:
-	$(PYTHON) -c "import pathlib, shutil; [shutil.rmtree(p) for p in pathlib.Path('.').rglob('__pycache__')]"
+	$(PYTHON) -c "import pathlib, shutil; [shutil.rmtree(p) for p in [*pathlib.Path('.').rglob('__pycache__'), *pathlib.Path('labs').glob('*/logs')]]"

@@ -1,20 +1,23 @@
-"""Benchmark: from a crashed follower to a caught-up replacement serving reads, for 1,000 and 10,000 keys.
+"""Benchmark: a crashed follower replaced (1,000 and 10,000 keys), and a crashed leader replaced under writes.
 
 Lab 3. Starts the whole store (coordinator.py) on ports of its own, loads the keys through the
 gateway, types `kill follower2` at the coordinator's prompt, and times from the kill, by polling the
 coordinator's GET /status: detection (the registry says dead), spawn (the replacement answers),
-catch-up, and reads served (total). Numbers, not a test.
+catch-up, and reads served (total). Then `kill leader` under 4 writers: the time until the promoted
+follower acknowledges a write, the writes refused meanwhile, and the acknowledged writes lost. Numbers, not a test.
 
     python labs/distributed-kvstore/bench.py
 """
 import argparse
 import contextlib
 import io
+import itertools
 import re
 import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -105,17 +108,14 @@ def repair(coordinator, store, timeout):
     return times, caught_up, replacement
 
 
-def measure(keys, port, args):
-    """One row of the table: start the store, load, kill, repair, check the replacement's keys, quit."""
+@contextlib.contextmanager
+def running_store(port, args):
+    """A whole store on ports from port (API, gateway, registry, nodes); quit at its prompt afterwards."""
     logs = tempfile.mkdtemp(prefix="kvstore-bench-")
-    store, gateway, coordinator = start_store(port, args, logs), f"127.0.0.1:{port + 1}", f"127.0.0.1:{port}"
+    store, gateway = start_store(port, args, logs), f"127.0.0.1:{port + 1}"
     try:
         wait_ready(store, gateway)
-        seconds, failures = load(gateway, keys)
-        times, caught_up, replacement = repair(coordinator, store, args.dead_after + 30)
-        holds = set(send(replacement, "GET", "/kv")[1].get("keys", [])) if replacement else set()
-        return {"load": seconds, "failures": failures, **times, "text": caught_up,
-                "holds": len(holds & {f"key-{i}" for i in range(keys)})}
+        yield store, gateway, f"127.0.0.1:{port}"
     finally:
         with contextlib.suppress(OSError):  # quit at the prompt: the coordinator stops its children
             type_in(store, "quit")
@@ -123,6 +123,52 @@ def measure(keys, port, args):
             store.wait(15)
         processes.stop(store)
         shutil.rmtree(logs, ignore_errors=True)
+
+
+def measure(keys, port, args):
+    """One row of the table: start the store, load, kill, repair, check the replacement's keys, quit."""
+    with running_store(port, args) as (store, gateway, coordinator):
+        seconds, failures = load(gateway, keys)
+        times, caught_up, replacement = repair(coordinator, store, args.dead_after + 30)
+        holds = set(send(replacement, "GET", "/kv")[1].get("keys", [])) if replacement else set()
+        return {"load": seconds, "failures": failures, **times, "text": caught_up,
+                "holds": len(holds & {f"key-{i}" for i in range(keys)})}
+
+
+def failover(port, args):
+    """kill leader under 4 writers: seconds to the first write the new leader acknowledges, writes refused
+    meanwhile, and acknowledged writes lost (each key read back below its last acknowledged version)."""
+    with running_store(port, args) as (store, gateway, _):
+        acked, refused, stop = {}, [], threading.Event()
+
+        def writer(key):
+            for count in itertools.count():
+                if stop.is_set():
+                    return
+                status, reply = send(gateway, "PUT", f"/kv/{key}", {"value": count}, timeout=10)
+                if status in (200, 201):
+                    acked[key] = (reply["version"], time.monotonic())
+                else:
+                    refused.append(time.monotonic())
+                    time.sleep(0.01)
+
+        threads = [threading.Thread(target=writer, args=(f"key-{i}",)) for i in range(4)]
+        for thread in threads:
+            thread.start()
+        time.sleep(1)
+        newest, killed = max(version for version, _ in acked.values()), time.monotonic()
+        type_in(store, "kill leader")
+        while not any(version > newest and at > killed for version, at in acked.values()):
+            if time.monotonic() > killed + args.dead_after + 30:
+                break
+            time.sleep(POLL)
+        resumed = min((at for version, at in acked.values() if version > newest), default=None)
+        stop.set()
+        for thread in threads:
+            thread.join()
+        lost = [key for key, (version, _) in acked.items() if send(gateway, "GET", f"/kv/{key}")[1].get("version", 0)
+                < version]
+        return resumed and resumed - killed, sum(1 for at in refused if at > killed), len(lost)
 
 
 def row(keys, result):
@@ -158,8 +204,8 @@ def main():
     if not 2 <= args.followers <= 15 or not sizes or min(sizes) < 1 or args.dead_after <= 2 * args.heartbeat_interval:
         parser.exit(2, "need 2 <= --followers <= 15 (follower2 is killed), sizes >= 1 and --dead-after > 2 heartbeat "
                        "intervals\n")
-    taken = [port for number in range(len(sizes))
-             for port in ports(args.port + PORTS_PER_SIZE * number, args.followers) if not processes.port_free(port)]
+    taken = [number for store in range(len(sizes) + 1)
+             for number in ports(args.port + PORTS_PER_SIZE * store, args.followers) if not processes.port_free(number)]
     if taken:
         parser.exit(2, f"port {taken[0]} is in use (another kvstore?): choose another --port\n")
     print(f"N = {args.followers} followers, W = 1, no delays; a heartbeat every {args.heartbeat_interval} s, "
@@ -183,6 +229,12 @@ def main():
     print(f"target: catch-up of {big:,} keys under 1 s: "
           f"{'met' if ms and int(ms.group(1)) < 1000 and results[big]['holds'] == big else 'MISSED'}"
           f"{f' ({ms.group(1)} ms)' if ms else ''}")
+    resumed, refused, lost = failover(args.port + PORTS_PER_SIZE * len(sizes), args)
+    bound = args.dead_after + 1
+    print(f"\nkill leader under 4 writers: the new leader acknowledged a write "
+          f"{f'{resumed:.2f} s' if resumed else 'never'} after\nthe kill; {refused} writes refused meanwhile, "
+          f"{lost} acknowledged writes lost\ntarget: within dead-after + 1 s = {bound:g} s, none lost: "
+          f"{'met' if resumed and resumed <= bound and not lost else 'MISSED'}")
 
 
 if __name__ == "__main__":

@@ -116,19 +116,18 @@ class KVStore(Coordinator):
     # Self-repair: the registry's news, a replacement, catch-up
 
     def membership(self, news):
-        """The registry reports an event; a dead follower gets a replacement."""
+        """The registry reports an event; a dead leader or follower is replaced."""
         self.event(news["event"], f"{news['member']} :{news['port']} ({news['role']}), says the registry")
         dead = self.find(news["member"])
-        if news["event"] == "dead" and dead in self.followers:
+        if news["event"] == "dead" and dead in self.nodes:
             threading.Thread(target=self.repair, args=(dead,), daemon=True).start()
-        elif news["event"] == "dead" and dead is self.leader:
-            self.event("dead", "the leader is not replaced automatically: `up leader` restarts it")
 
     def repair(self, dead):
-        """Retire the dead follower, start a new one on a new port, catch it up, then let it serve reads."""
+        """A dead leader first hands its role to a follower (promote). Then: retire the dead node, start a new
+        follower on a new port, catch it up, and only then let it serve reads."""
         with self.repairing:
-            if dead not in self.nodes:
-                return  # already replaced
+            if dead not in self.nodes or dead is self.leader and not self.promote(dead):
+                return  # already replaced, or no follower could take over
             new = self.retire(dead)
             self.event("replace", f"{dead} is dead: starting {new} to take its place")
             try:
@@ -145,6 +144,26 @@ class KVStore(Coordinator):
             self.tell_gateway()
             send(self.registry.address, "DELETE", f"/members/{dead.name}")
             self.event("up", f"{new} serves reads now, in place of {dead}")
+
+    def promote(self, dead):
+        """The follower that holds the most writes leads a new epoch. Followers keep a prefix of the log, so it
+        holds every write that W >= 1 followers acknowledged; followers refuse the old leader's epoch from now on."""
+        dead.process.kill()  # it may be paused rather than gone: it must not come back as a leader
+        versions = {follower: self.health(follower).get("version", -1) for follower in self.followers if follower.up}
+        chosen = max(versions, key=versions.get, default=None)
+        others = [follower.address for follower in versions if follower is not chosen]
+        status, reply = send(chosen.address, "POST", "/promote", {"epoch": self.epoch + 1, "followers": others}) \
+            if chosen else (0, {"error": "no follower is up"})
+        if status != 200:
+            self.event("refused", f"no new leader: {reply.get('error', status)}; writes wait until one is up")
+            return False
+        with self.lock:
+            self.epoch += 1
+            index = self.nodes.index(chosen)
+            self.nodes[0], self.nodes[index] = chosen, dead
+            chosen.role, dead.role = "leader", "follower"
+        self.event("promoted", f"leader dead -> {chosen.name} promoted (epoch {self.epoch}, v{versions[chosen]})")
+        return True
 
     def retire(self, dead):
         """Out of the map, of the leader's followers and of the gateway's readers; a new member in its place."""
@@ -163,8 +182,9 @@ class KVStore(Coordinator):
         return ",".join(f.address for f in self.followers if f.up) or self.leader.address
 
     def tell_gateway(self):
-        """The gateway reads from the followers that are up and caught up."""
-        send(self.gateway.address, "PUT", "/readers", {"followers": [f.address for f in self.followers if f.up]})
+        """The gateway writes to the leader and reads from the followers that are up and caught up."""
+        send(self.gateway.address, "PUT", "/readers",
+             {"leader": self.leader.address, "followers": [f.address for f in self.followers if f.up]})
 
     # Supervision: the gateway and the registry are restarted on their own port when they die
 

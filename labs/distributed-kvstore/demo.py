@@ -1,4 +1,5 @@
-"""The scripted run of lab 3: the whole store, a crash, the repair, the rate limiter, /graduate.
+"""The scripted run of lab 3: the whole store, a follower's and the leader's crash and repair, the rate
+limiter, /graduate.
 
 Starts the coordinator (which starts registry, leader, followers and gateway), types commands
 at its prompt, sends a few requests of its own to the gateway, then quits: every process stops.
@@ -13,7 +14,7 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root, for `import labs...`
-from labs.plumbing import processes  # noqa: E402
+from labs.plumbing import exercises, processes  # noqa: E402
 from labs.plumbing.colour import paint  # noqa: E402
 from labs.plumbing.jsonhttp import opener, send  # noqa: E402
 
@@ -40,6 +41,8 @@ def wait_for(name, coordinator, deadline=30):
 
 
 def main():
+    if not exercises.require("failure-detector"):  # the students' edition: every step needs it
+        raise SystemExit(1)
     say("1. One command starts the whole store: registry, leader, 3 followers, gateway (W = 2, R = 1)")
     coordinator = subprocess.Popen([sys.executable, "-u", str(Path(__file__).with_name("coordinator.py")),
                                     "--followers", "3", "--write-quorum", "2", "--read-quorum", "1",
@@ -70,14 +73,18 @@ def main():
         for key in ("colour", "shape", "size"):
             status, reply = send("127.0.0.1:9105", "GET", f"/kv/{key}")
             print(f"   GET /kv/{key} on follower4 -> {status} {json.dumps(reply)}", flush=True)
-        say("6. The gateway's rate limiter: 8 requests at once from one client, 5 allowed per second")
+        say("6. kill leader: the follower holding the most writes leads epoch 2; a new follower refills")
+        type_in("kill leader")
+        wait_for("follower5", coordinator)
+        type_in("put colour red", "get colour", "status", pause=1)
+        say("7. The gateway's rate limiter: 8 requests at once from one client, 5 allowed per second")
         with ThreadPoolExecutor(8) as pool:
             answers = list(pool.map(lambda _: send(GATEWAY, "GET", "/kv/colour", headers={"X-Client-Id": "eager"}),
                                     range(8)))
         for status, reply in sorted(answers, key=lambda answer: answer[0]):
             print(f"   {paint(str(status), 'green' if status == 200 else 'red')}  {reply.get('error', reply.get('value'))}",
                   flush=True)
-        say("7. GET /graduate on the gateway")
+        say("8. GET /graduate on the gateway")
         with opener.open(f"http://{GATEWAY}/graduate", timeout=5) as response:
             print(response.read().decode(), flush=True)
         type_in("quit", pause=0)

@@ -111,13 +111,17 @@ def route(handler):
 
 
 def set_readers(handler):
-    """PUT /readers {"followers": [...]}, from the coordinator: the followers that serve reads from now on."""
-    followers = handler.read_json('{"followers": ["127.0.0.1:9102", "127.0.0.1:9103"]}').get("followers")
-    if not isinstance(followers, list) or not all(isinstance(follower, str) for follower in followers):
-        raise BadRequest(400, '"followers" must be a list of "host:port"')
-    handler.server.gateway.balancer.nodes = followers
-    print(f"{time.strftime('%H:%M:%S')} reads now go to {', '.join(followers) or 'nobody'}", flush=True)
-    return {"followers": followers, "node": handler.server.name}
+    """PUT /readers {"leader": ..., "followers": [...]}, from the coordinator: where writes and reads go now."""
+    body = handler.read_json('{"leader": "127.0.0.1:9101", "followers": ["127.0.0.1:9102", "127.0.0.1:9103"]}')
+    leader, followers = body.get("leader"), body.get("followers")
+    if not isinstance(leader, str) or not isinstance(followers, list) \
+            or not all(isinstance(follower, str) for follower in followers):
+        raise BadRequest(400, '"leader" must be "host:port" and "followers" a list of them')
+    router = handler.server.gateway
+    router.leader, router.balancer.nodes = leader, followers
+    print(f"{time.strftime('%H:%M:%S')} writes to {leader}, reads from {', '.join(followers) or 'nobody'}",
+          flush=True)
+    return {"leader": leader, "followers": followers, "node": handler.server.name}
 
 
 def send_text(handler, data):

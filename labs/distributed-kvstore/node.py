@@ -30,10 +30,10 @@ class Node(replication.Node):
     gateway = None  # a Gateway when this node runs as the gateway (--role gateway)
 
     def send_heartbeats(self, registry, name, interval):
-        """Forever: tell the registry we are alive. Say so only when it starts or stops hearing us."""
-        heartbeat = {"name": name, "port": self.server_port, "pid": os.getpid(), "role": self.role}
+        """Forever: tell the registry we are alive, and in which role. Say so when it starts or stops hearing us."""
         heard = None
         while True:
+            heartbeat = {"name": name, "port": self.server_port, "pid": os.getpid(), "role": self.role}
             status, reply = send(registry, "POST", "/heartbeat", heartbeat, timeout=interval)
             if (status == 200) != heard:
                 heard = status == 200
@@ -54,8 +54,17 @@ class Node(replication.Node):
         print(f"{time.strftime('%H:%M:%S')} followers now {', '.join(followers) or 'none'}", flush=True)
 
 
+    def promote(self, epoch, followers):
+        """A follower becomes the leader of a new epoch: it versions writes from its own newest version on."""
+        with self.lock:
+            self.role, self.epoch = "leader", epoch
+        print(f"{time.strftime('%H:%M:%S')} promoted: leader of epoch {epoch} from v{self.log.version}", flush=True)
+        self.set_followers(followers)
+
+
 class Handler(replication.Handler):
-    INTERNAL = {**replication.Handler.INTERNAL, ("PUT", "/followers"): "put_followers"}
+    INTERNAL = {**replication.Handler.INTERNAL, ("PUT", "/followers"): "put_followers",
+                ("POST", "/promote"): "post_promote"}
 
     @gateway
     def do_request(self):
@@ -71,6 +80,16 @@ class Handler(replication.Handler):
         self.server.set_followers(followers)
         return 200, {"followers": followers, "node": self.server.name}
 
+    def post_promote(self):
+        """POST /promote {"epoch": 2, "followers": [...]}: the coordinator makes this follower the leader."""
+        body = self.read_json('{"epoch": 2, "followers": ["127.0.0.1:9102"]}')
+        epoch, followers = body.get("epoch"), body.get("followers")
+        if not isinstance(epoch, int) or epoch <= self.server.epoch or not isinstance(followers, list):
+            raise BadRequest(400, f'body must be like {{"epoch": {self.server.epoch + 1}, "followers": [...]}}, '
+                                  f"with an epoch newer than {self.server.epoch}")
+        self.server.promote(epoch, followers)
+        return 200, {"epoch": epoch, "version": self.server.log.version, "node": self.server.name}
+
 
 def main():
     parser = argparse.ArgumentParser(
@@ -85,6 +104,7 @@ def main():
     parser.add_argument("--name", help="member name in the registry (default: role-port)")
     parser.add_argument("--replicate-to", type=parse_nodes, default=[], help="a leader's followers, host:port or ports")
     parser.add_argument("--catch-up", action="store_true", help="start empty and serve nothing until caught up")
+    parser.add_argument("--epoch", type=int, default=1, help="a leader's term: followers refuse older ones")
     parser.add_argument("--leader", type=parse_nodes, default=["127.0.0.1:9101"], help="the gateway's leader")
     parser.add_argument("--read-from", type=parse_nodes, default=[], help="the followers the gateway reads from")
     parser.add_argument("--load-balance", choices=sorted(BALANCERS), default="round-robin",
@@ -97,7 +117,7 @@ def main():
         parser.error("--limit and --read-quorum must be at least 1, --window above 0, --write-quorum not negative")
     try:
         node = Node((args.host, args.port), Handler, args.workers, args.delay, args.role, args.replicate_to,
-                    args.replication_delay, ready=not args.catch_up)
+                    args.replication_delay, ready=not args.catch_up, epoch=args.epoch)
     except OSError as error:
         parser.exit(2, f"cannot listen on {args.host}:{args.port}: {error.strerror or error}\n")
     exit_with_parent()

@@ -57,11 +57,17 @@ class Registry(JsonServer):
 
     def state_after(self, silence):
         """alive, suspect or dead: only the silence decides."""
+        # ---- BEGIN students' TODO (failure-detector): from a member's silence to a verdict ----
+        # `silence` is how many seconds ago the member's last heartbeat arrived. Return one word:
+        # 1. "dead" once the silence reaches self.dead_after seconds;
+        # 2. else "suspect" once it reaches self.suspect_after: it may only be slow;
+        # 3. else "alive".
         if silence >= self.dead_after:
             return "dead"
         if silence >= self.suspect_after:
             return "suspect"
         return "alive"
+        # ---- END students' TODO ----
 
     def check(self):
         """Turn each member's silence into its state; record every change as an event."""

@@ -95,6 +95,13 @@ class JsonServer(ThreadingHTTPServer):
 class JsonHandler(BaseHTTPRequestHandler):
     timeout = 30  # a client that stops sending mid-request does not hold a thread forever
 
+    def handle_one_request(self):
+        """http.server's, with one more refusal: a students' exercise not written yet (501, and what to do)."""
+        try:
+            super().handle_one_request()
+        except NotImplementedError as error:
+            self.send_error(501, str(error))
+
     def parse_request(self):
         """http.server's parsing, and a path in plain ASCII: other characters must come percent-encoded."""
         if not super().parse_request():

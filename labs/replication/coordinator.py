@@ -49,6 +49,7 @@ class Coordinator:
         self.percolation = Percolation(self)  # reports each follower's ack as it lands
         self.events, self.lock = Events(show), threading.Lock()
         self.turn = itertools.count()  # reads start at the next follower each time, round robin
+        self.epoch = 1  # a leader's term: each leader started begins a new one; followers refuse older ones
         os.environ.setdefault("LABS_SECRET", secrets.token_hex(16))  # ours and our children's: see jsonhttp
 
     @property
@@ -77,7 +78,7 @@ class Coordinator:
         args = [NODE, "--port", node.port, "--role", node.role, "--delay", self.delay]
         if node.role == "leader":
             args += ["--replicate-to", ",".join(f.address for f in self.followers),
-                     "--replication-delay", self.replication_delay]
+                     "--replication-delay", self.replication_delay, "--epoch", self.epoch]
         return args
 
     def launch(self, node, *more):
@@ -98,14 +99,16 @@ class Coordinator:
 
     def bring_up(self, node):
         """`up NODE`: a new, empty process that serves nothing until it caught up. A follower is caught up
-        by its leader's stream; a leader copies the snapshot of the follower that holds the most."""
+        by its leader's stream; a leader, of a new epoch, copies the snapshot of the follower that holds the most."""
+        if node.role == "leader":
+            self.epoch += 1
         self.launch(node, "--catch-up")
         if node.role == "leader":
             source = max((f for f in self.followers if f.up), default=None, key=lambda f: self.health(f)["version"])
             snapshot = send(source.address, "GET", "/snapshot")[1] if source else {"entries": [], "version": 0}
-            send(node.address, "PUT", "/snapshot", snapshot, timeout=CATCH_UP_TIMEOUT)
+            send(node.address, "PUT", "/snapshot", dict(snapshot, epoch=self.epoch), timeout=CATCH_UP_TIMEOUT)
             self.event("caught-up", f"{node} copied {len(snapshot['entries'])} keys (v{snapshot['version']}) "
-                                    f"from {source or 'nobody: no follower is up'}")
+                                    f"from {source or 'nobody: no follower is up'}; epoch {self.epoch} begins")
         deadline = time.monotonic() + CATCH_UP_TIMEOUT
         while not self.health(node).get("ready") and time.monotonic() < deadline:
             time.sleep(0.05)
@@ -190,7 +193,7 @@ class Coordinator:
             row = {"name": node.name, "role": node.role, "port": node.port, "up": node.up,
                    "pid": node.process.pid if node.up else None}
             health = self.health(node)
-            row.update({field: health[field] for field in ("keys", "version", "writes", "reads", "ready")
+            row.update({field: health[field] for field in ("keys", "version", "epoch", "writes", "reads", "ready")
                         if field in health})
             nodes.append(row)
         events = self.events.recent()

@@ -15,8 +15,8 @@ from collections import deque
 from labs.plumbing.colour import paint, word
 from labs.plumbing.jsonhttp import send
 
-COLUMNS = f"{'node':<10} {'role':<9} {'port':>5} {'pid':>7}  {'state':<5} {'keys':>5} {'version':>8} " \
-          f"{'writes':>7} {'reads':>6}"
+COLUMNS = f"{'node':<10} {'role':<8} {'port':>5} {'pid':>7} {'state':<5} {'keys':>6} {'version':>8} " \
+          f"{'epoch':>5} {'writes':>6} {'reads':>6}"
 SHOW_EVENTS = 14
 CLEAR_LINE, HOME, CLEAR_BELOW = "\033[K", "\033[H", "\033[J"
 
@@ -43,15 +43,15 @@ class Events:
 
 
 def table(status):
-    """The node table: role, port, up or DOWN, keys, newest version, writes applied, reads served."""
+    """The node table: role, port, up or DOWN, keys, newest version, epoch, writes applied, reads served."""
     lines = [paint(COLUMNS, "bold")]
     for node in status["nodes"]:
         state = word("late" if node.get("ready") is False else "up" if node["up"] else "DOWN", 5)  # late: catching up
-        numbers = [node.get(field, "-") for field in ("keys", "version", "writes", "reads")]
-        if node["up"] and "version" in node:
-            numbers[1] = f"v{numbers[1]}"
-        lines.append(f"{node['name']:<10} {node['role']:<9} {node['port']:>5} {node['pid'] or '-':>7}  {state} "
-                     f"{numbers[0]:>5} {numbers[1]:>8} {numbers[2]:>7} {numbers[3]:>6}")
+        keys, version, epoch, writes, reads = (node.get(field, "-") for field in
+                                               ("keys", "version", "epoch", "writes", "reads"))
+        version = f"v{version}" if version != "-" else version
+        lines.append(f"{node['name']:<10} {node['role']:<8} {node['port']:>5} {node['pid'] or '-':>7} {state} "
+                     f"{keys:>6} {version:>8} {epoch:>5} {writes:>6} {reads:>6}")
     return lines
 
 

@@ -26,9 +26,16 @@ class Freshness:
     def is_fresh(self, key, status, reply):
         """A reply at least as new as the newest acknowledged write of key (not found is fresh after a delete)."""
         version, deleted = self.newest.get(key, (0, False))
+        # ---- BEGIN students' TODO (freshness): may this replica's answer be reported? ----
+        # `version` is the newest acknowledged version of key (0: never written); `deleted` says whether that
+        # write deleted it. The replica answered HTTP `status` with `reply`. Return True if the answer is fresh:
+        # 1. status 200: fresh if reply["version"] is at least `version`;
+        # 2. status 404 (not found): fresh only if that newest write deleted the key, or it was never written;
+        # 3. any other status (no answer, 503 while catching up): not fresh.
         if status == 200:
             return reply.get("version", 0) >= version
         return status == 404 and (deleted or version == 0)
+        # ---- END students' TODO ----
 
 
 def quorum_read(key, replicas, quorum, ask, freshness):

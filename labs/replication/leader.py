@@ -58,7 +58,7 @@ class Leader:
                 self.changed.wait_for(lambda: self.lacks(follower), RETRY)
                 held, now, newest = self.held.get(follower, 0), time.monotonic(), self.log.version
                 if held is None:  # we do not know yet what it holds: an empty delivery asks
-                    path, body = "/replicate", {"entries": [], "version": newest}
+                    path, body = "/replicate", {"entries": [], "version": newest, "epoch": self.epoch}
                 elif held >= newest:
                     continue
                 elif self.log.since(held) is None:  # it lacks writes the log no longer holds
@@ -67,19 +67,23 @@ class Leader:
                     self.changed.wait(self.log.due_in(held, lag, now))
                     continue
                 else:
-                    path, body = "/replicate", {"entries": self.log.since(held, due=now - lag), "version": newest}
+                    path, body = "/replicate", {"entries": self.log.since(held, due=now - lag), "version": newest,
+                                                "epoch": self.epoch}
             if path == "/snapshot":
-                body = self.snapshot()
+                body = dict(self.snapshot(), epoch=self.epoch)
             status, reply = send(follower, "PUT", path, body, timeout=SNAPSHOT_TIMEOUT if path == "/snapshot" else SHIP_TIMEOUT)
             self.delivered(follower, status, reply)
 
     def delivered(self, follower, status, reply):
         """Record a follower's answer: the version it holds now (409: less than we thought, a new
-        process), or that it could not be reached."""
+        process), that a newer leader exists (we are deposed), or that it could not be reached."""
         with self.changed:
             if follower not in self.held:
                 return
-            if status in (200, 409):
+            if status == 409 and reply.get("epoch", 0) > self.epoch:  # our epoch is over: acknowledge nothing more
+                self.role, self.held = "deposed", {}
+                self.unreachable.clear()
+            elif status in (200, 409):
                 self.held[follower] = reply["version"]
                 self.unreachable.discard(follower)
                 self.log.acked(follower, reply["version"], time.monotonic())

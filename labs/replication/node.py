@@ -18,17 +18,19 @@ from urllib.parse import parse_qs, urlsplit
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root, for `import labs...`
 from labs.plumbing.jsonhttp import BadRequest, decode_key, parse_nodes, port  # noqa: E402
 from labs.plumbing.processes import exit_with_parent  # noqa: E402
+from labs.replication.follower import Follower  # noqa: E402
 from labs.replication.leader import Leader  # noqa: E402
 from labs.replication.log import Log, check_entries  # noqa: E402
 from labs.scalability import node as single  # noqa: E402  (lab 1's node: the one this one replicates)
 
-class Node(single.Node, Leader):
-    """Lab 1's node with a role: a follower applies the log it is sent; a leader (leader.py) writes it."""
+class Node(single.Node, Leader, Follower):
+    """Lab 1's node with a role: a leader writes the log (leader.py), a follower applies it (follower.py)."""
 
     def __init__(self, address, handler, workers, delay, role="leader", followers=(), replication_delay=0.3,
-                 ack_timeout=1.0, ready=True):
+                 ack_timeout=1.0, ready=True, epoch=1):
         super().__init__(address, handler, workers, delay)
         self.role, self.ready = role, ready  # not ready: started to catch up, so it serves no client yet
+        self.epoch = epoch  # the term of the newest leader we know: a leader of an older one is refused
         self.replication_delay, self.ack_timeout = replication_delay, ack_timeout
         self.log = Log()  # every write, version after version; the store is the log applied
         self.versions = {}  # key -> version of its newest write; a deleted key keeps its version
@@ -40,10 +42,8 @@ class Node(single.Node, Leader):
             self.add_follower(follower, distance)
 
     def health(self):
-        return {**super().health(), "role": self.role, "ready": self.ready, "pid": os.getpid(),
+        return {**super().health(), "role": self.role, "ready": self.ready, "pid": os.getpid(), "epoch": self.epoch,
                 "keys": len(self.store), "version": self.log.version, "writes": self.writes, "reads": self.reads}
-
-    # A follower's side: apply the log's entries in order, or a whole snapshot
 
     def apply(self, entry):
         """Make one write part of the store (the caller holds the lock)."""
@@ -54,35 +54,6 @@ class Node(single.Node, Leader):
             self.store[entry["key"]] = entry["value"]
         self.log.append(entry, time.monotonic())
         self.writes += 1
-
-    def append(self, entries, leader_version):
-        """Take the leader's entries in version order: skip those held, apply the next, refuse a gap.
-        Returns True if no gap; caught up (ready) once we hold the leader's newest version."""
-        with self.changed:
-            for entry in entries:
-                if entry["version"] > self.log.version + 1:
-                    return False
-                if entry["version"] == self.log.version + 1:
-                    self.apply(entry)
-            self.ready = self.ready or self.log.version >= leader_version
-            return True
-
-    def snapshot(self):
-        """Every key's newest write (deleted keys too), and the version they add up to."""
-        with self.lock:
-            entries = [{"key": key, "version": version, **({"value": self.store[key]} if key in self.store
-                                                             else {"deleted": True})}
-                       for key, version in self.versions.items()]
-            return {"entries": entries, "version": self.log.version}
-
-    def install(self, snapshot):
-        """Replace the store with a newer snapshot; either way, we hold a whole prefix now: ready."""
-        with self.changed:
-            if snapshot["version"] > self.log.version:
-                self.store = {e["key"]: e["value"] for e in snapshot["entries"] if not e.get("deleted")}
-                self.versions = {e["key"]: e["version"] for e in snapshot["entries"]}
-                self.log = Log(start=snapshot["version"])
-            self.ready = True
 
 
 class Handler(single.Handler):
@@ -104,25 +75,36 @@ class Handler(single.Handler):
     do_GET = do_PUT = do_DELETE = do_POST = do_PATCH = do_HEAD = do_OPTIONS = do_request
 
     def put_replicate(self):
-        """A follower receives the leader's entries; 409 if one is missing before them."""
-        body = self.read_json('{"entries": [{"version": 1, "key": "k", "value": 42}], "version": 1}')
-        entries, version = check_entries(body.get("entries")), body.get("version")
-        if not isinstance(version, int):
-            raise BadRequest(400, 'body needs "version": the newest version the leader holds')
-        ok = self.server.append(entries, version)
-        reply = {"version": self.server.log.version, "node": self.server.name}
-        return (200, reply) if ok else (409, dict(reply, error=f"missing the writes after v{reply['version']}"))
+        """A follower receives the leader's entries; 409 if one is missing before them, or if that
+        leader's epoch is over."""
+        body = self.read_json('{"entries": [{"version": 1, "key": "k", "value": 42}], "version": 1, "epoch": 1}')
+        entries, version, epoch = check_entries(body.get("entries")), body.get("version"), body.get("epoch", 1)
+        if not isinstance(version, int) or not isinstance(epoch, int):
+            raise BadRequest(400, 'body needs "version" and "epoch": the leader\'s newest version and its epoch')
+        outcome = self.server.append(entries, version, epoch)
+        return self.answer(outcome, epoch)
+
+    def answer(self, outcome, epoch):
+        """200 with the version we hold, or 409 saying why not."""
+        server = self.server
+        reply = {"version": server.log.version, "epoch": server.epoch, "node": server.name}
+        if outcome == "ok":
+            return 200, reply
+        return 409, dict(reply, error=f"missing the writes after v{server.log.version}" if outcome == "gap" else
+                         f"epoch {epoch} is over: a leader of epoch {server.epoch} exists")
 
     def get_snapshot(self):
         return 200, self.server.snapshot()
 
     def put_snapshot(self):
-        body = self.read_json('{"entries": [...], "version": 7}')
-        entries, version = check_entries(body.get("entries"), in_order=False), body.get("version")
-        if not isinstance(version, int) or any(entry["version"] > version for entry in entries):
-            raise BadRequest(400, '"version" must be the newest version of the snapshot\'s entries')
-        self.server.install({"entries": entries, "version": version})
-        return 200, {"version": self.server.log.version, "keys": len(self.server.store), "node": self.server.name}
+        body = self.read_json('{"entries": [...], "version": 7, "epoch": 1}')
+        entries, version, epoch = check_entries(body.get("entries"), in_order=False), body.get("version"), \
+            body.get("epoch", 1)
+        if not isinstance(version, int) or any(entry["version"] > version for entry in entries) \
+                or not isinstance(epoch, int):
+            raise BadRequest(400, '"version" must be the newest version of the snapshot\'s entries, "epoch" a number')
+        installed = self.server.install({"entries": entries, "version": version}, epoch)
+        return self.answer("ok" if installed else "deposed", epoch)
 
     def get_log(self):
         """GET /log?since=N: every write newer than version N, with the followers that hold it, and when."""
@@ -218,6 +200,8 @@ def main():
                         help="seconds before the first follower gets a write, one more per next follower (default 0.3)")
     parser.add_argument("--ack-timeout", type=float, default=1.0,
                         help="seconds the leader waits for acks beyond the replication delays (default 1)")
+    parser.add_argument("--epoch", type=int, default=1, help="a leader's term: followers refuse older ones "
+                                                               "(default 1)")
     parser.add_argument("--catch-up", action="store_true",
                         help="start empty but not ready: serve nothing until caught up (a node brought back up)")
     args = parser.parse_args()
@@ -227,7 +211,7 @@ def main():
         parser.error("only a leader has --replicate-to")
     try:
         node = Node((args.host, args.port), Handler, args.workers, args.delay, args.role, args.replicate_to,
-                    args.replication_delay, args.ack_timeout, ready=not args.catch_up)
+                    args.replication_delay, args.ack_timeout, ready=not args.catch_up, epoch=args.epoch)
     except OSError as error:
         parser.exit(2, f"cannot listen on {args.host}:{args.port}: {error.strerror or error}\n")
     exit_with_parent()

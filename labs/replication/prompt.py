@@ -60,6 +60,13 @@ class Prompt(cmd.Cmd):
             print(paint(line.strip(), "bold") if line.startswith("#") else f"{self.PROMPT}{line.strip()}", flush=True)
         return "" if line.startswith("#") else line
 
+    def onecmd(self, line):
+        """cmd's, except that a students' exercise not written yet is one line, not a crash."""
+        try:
+            return super().onecmd(line)
+        except NotImplementedError as error:
+            print(error, flush=True)
+
     def emptyline(self):
         """An empty line does nothing (cmd would repeat the last command)."""
 

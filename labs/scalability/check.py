@@ -1,0 +1,67 @@
+"""Check the fixed-window exercise: FixedWindow.allow in rate_limiter.py, four checks of one line each.
+
+Lab 1. A fake clock makes every check instant and exact. A check that fails says what it expected
+and what happened.
+
+    python labs/scalability/check.py
+"""
+import sys
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root, for `import labs...`
+from labs.plumbing.exercises import run_checks  # noqa: E402
+from labs.scalability.rate_limiter import FixedWindow  # noqa: E402
+
+
+class Clock:
+    """A clock that says what we set: now = 1.5 is half-way through window 1 of a 1-second window."""
+
+    def __init__(self, now):
+        self.now = now
+
+    def __call__(self):
+        return self.now
+
+
+def exactly_the_limit_at_once():
+    """admits exactly 5 of 50 requests that arrive at the same moment"""
+    limiter = FixedWindow(5, 1.0, Clock(0.5))
+    with ThreadPoolExecutor(50) as pool:
+        allowed = sum(answer[0] for answer in pool.map(lambda _: limiter.allow("c"), range(50)))
+    if allowed != 5:
+        return f"expected 5 allowed, got {allowed}: check and count under self.lock, against self.limit"
+
+
+def remaining_and_reset():
+    """says how many requests remain and how long until the window resets"""
+    limiter = FixedWindow(3, 1.0, Clock(10.25))
+    answers = [tuple(round(number, 2) for number in limiter.allow("c")) for _ in range(4)]
+    expected = [(True, 2, 0.75), (True, 1, 0.75), (True, 0, 0.75), (False, 0, 0.75)]
+    if answers != expected:
+        return f"expected (allowed, remaining, reset) {expected}, got {answers}"
+
+
+def next_window_starts_from_zero():
+    """starts counting from zero in the next window, and in one much later"""
+    clock = Clock(0.1)
+    limiter = FixedWindow(2, 1.0, clock)
+    limiter.allow("c"), limiter.allow("c")
+    for clock.now in (1.1, 7.4):
+        if not limiter.allow("c")[0]:
+            return f"at {clock.now} s, the first request of a new window was refused: a count from an older " \
+                   f"window must start again from 0"
+
+
+def clients_kept_apart():
+    """keeps clients apart: one client's requests never use up another's"""
+    limiter = FixedWindow(2, 1.0, Clock(0.5))
+    for _ in range(3):
+        limiter.allow("a")
+    if not limiter.allow("b")[0]:
+        return "client b was refused after client a used up its limit: count per client, in self.counts[client]"
+
+
+if __name__ == "__main__":
+    sys.exit(0 if run_checks("fixed-window", [exactly_the_limit_at_once, remaining_and_reset,
+                                              next_window_starts_from_zero, clients_kept_apart]) else 1)
