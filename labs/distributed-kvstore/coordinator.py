@@ -16,14 +16,14 @@ from urllib.parse import quote
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root, for `import labs...`
 from labs.plumbing import flags, processes  # noqa: E402
-from labs.plumbing.jsonhttp import BadRequest, send  # noqa: E402
-from labs.replication.api import CoordinatorHandler  # noqa: E402
+from labs.plumbing.jsonhttp import send  # noqa: E402
 from labs.replication.coordinator import Coordinator, check  # noqa: E402
 from labs.replication.display import watch  # noqa: E402
 from labs.replication.prompt import run  # noqa: E402
 from labs.replication.replica import Replica  # noqa: E402
 from labs.scalability.load_balancer import STRATEGIES as BALANCERS  # noqa: E402
 from labs.scalability.rate_limiter import STRATEGIES as LIMITERS  # noqa: E402
+from api import KVStoreHandler  # noqa: E402  (api.py, beside this file)
 from catchup import CatchUpFailed, catch_up  # noqa: E402  (catchup.py, beside this file)
 from prompt import KVStorePrompt  # noqa: E402  (prompt.py, beside this file)
 
@@ -208,25 +208,6 @@ class KVStore(Coordinator):
         status["nodes"] += [{"name": m.name, "role": m.role, "port": m.port, "up": m.up,
                              "pid": m.process.pid if m.up else None} for m in (self.gateway, self.registry)]
         return dict(status, stale_check="the gateway")
-
-
-class KVStoreHandler(CoordinatorHandler):
-    """Lab 2's coordinator API, plus POST /membership: the registry's news (this run's processes only)."""
-
-    def do_request(self):
-        if self.path != "/membership":
-            return super().do_request()
-        self.start = time.monotonic()
-        try:
-            self.internal()
-            news = self.read_json('{"event": "dead", "member": "follower2", "port": 9103, "role": "follower"}')
-            if not all(isinstance(news.get(field), str) for field in ("event", "member", "role")):
-                raise BadRequest(400, "news must name an event, a member and its role")
-            self.server.coordinator.membership(news)
-            self.send_json(200, {"status": "ok"})
-        except BadRequest as error:
-            self.send_json(error.status, {"error": str(error)})
-    do_GET = do_PUT = do_DELETE = do_POST = do_PATCH = do_HEAD = do_OPTIONS = do_request
 
 
 def main():

@@ -1,0 +1,28 @@
+"""The kvstore coordinator's HTTP API: lab 2's, plus POST /membership, the registry's news.
+
+Lab 3. Only this run's processes may send news (the registry has the run's secret): an outsider's
+"follower1 is dead" would make the coordinator replace a healthy follower.
+"""
+import time
+
+from labs.plumbing.jsonhttp import BadRequest
+from labs.replication.api import CoordinatorHandler
+
+
+class KVStoreHandler(CoordinatorHandler):
+    """Lab 2's coordinator API, plus POST /membership: the registry's news (this run's processes only)."""
+
+    def do_request(self):
+        if self.path != "/membership":
+            return super().do_request()
+        self.start = time.monotonic()
+        try:
+            self.internal()
+            news = self.read_json('{"event": "dead", "member": "follower2", "port": 9103, "role": "follower"}')
+            if not all(isinstance(news.get(field), str) for field in ("event", "member", "role")):
+                raise BadRequest(400, "news must name an event, a member and its role")
+            self.server.coordinator.membership(news)
+            self.send_json(200, {"status": "ok"})
+        except BadRequest as error:
+            self.send_json(error.status, {"error": str(error)})
+    do_GET = do_PUT = do_DELETE = do_POST = do_PATCH = do_HEAD = do_OPTIONS = do_request
