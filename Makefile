@@ -1,7 +1,7 @@
 # Every target is one python command; the README lists them for people without make.
 PYTHON ?= python3
 
-.PHONY: demo test check student clean demo-scalability bench-scalability demo-replication bench-replication demo-kvstore bench-kvstore
+.PHONY: demo test check student doctor clean demo-scalability bench-scalability demo-replication bench-replication demo-kvstore bench-kvstore
 
 demo:
 	$(PYTHON) labs/tour.py
@@ -29,6 +29,9 @@ test:
 
 check:
 	$(PYTHON) labs/check.py $(LAB)
+
+doctor:
+	$(PYTHON) labs/doctor.py
 
 student:
 	$(PYTHON) -m labs.plumbing.exercises $(DEST)

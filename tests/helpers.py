@@ -10,9 +10,11 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.error
 import urllib.request
+from http.client import HTTPException
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -52,7 +54,7 @@ def http(method, url, body=None, headers=None, timeout=10):
             status, raw, head = response.status, response.read(), response.headers
     except urllib.error.HTTPError as error:
         status, raw, head = error.code, error.read(), error.headers
-    except OSError:
+    except (OSError, HTTPException):  # refused, timed out, or cut off mid-answer
         return 0, None, {}
     try:
         return status, json.loads(raw), head
@@ -71,9 +73,78 @@ def wait_until(check, deadline=10, what="condition"):
     raise AssertionError(f"timed out after {deadline} s waiting for {what}")
 
 
+def holds_for(check, seconds, what="condition"):
+    """Poll check() for seconds and fail the test the first time it is false: something that must not happen."""
+    end = time.monotonic() + seconds
+    while time.monotonic() < end:
+        if not check():
+            raise AssertionError(f"no longer true after {seconds - (end - time.monotonic()):.1f} s: {what}")
+        time.sleep(0.1)
+
+
 def wait_healthy(port, deadline=10):
     wait_until(lambda: http("GET", f"http://127.0.0.1:{port}/health", timeout=2)[0] == 200,
                deadline, f"/health on port {port}")
+
+
+def closed(ports):
+    """True if none of ports answers HTTP any more."""
+    return all(http("GET", f"http://127.0.0.1:{port}/health", timeout=1)[0] == 0 for port in ports)
+
+
+def raw_request(port, data, timeout=10):
+    """Send bytes exactly as given (no client library tidies them up) and read until the server hangs up.
+    Returns (status, headers with lower-case names, body bytes); status 0: it hung up without an answer."""
+    answer = b""
+    with socket.create_connection(("127.0.0.1", port), timeout=timeout) as sock:
+        sock.sendall(data)
+        try:
+            for chunk in iter(lambda: sock.recv(65536), b""):
+                answer += chunk
+        except OSError:  # a reset after the answer (our bytes left unread), or no answer in time
+            pass
+    return parse_answer(answer)
+
+
+def parse_answer(answer):
+    head, _, body = answer.partition(b"\r\n\r\n")
+    status_line, *lines = head.decode("latin-1").split("\r\n")
+    status = int(status_line.split()[1]) if status_line.startswith("HTTP/") else 0
+    headers = {name.strip().lower(): value.strip() for name, _, value in (line.partition(":") for line in lines)}
+    return status, headers, body
+
+
+class Trickle(threading.Thread):
+    """A slow client: a PUT announcing a 100-byte body, then one byte every `every` seconds, until the server
+    answers or hangs up. Afterwards: .status (0: it hung up without an answer) and .seconds it took."""
+
+    def __init__(self, port, every=0.5, give_up=20):
+        super().__init__(daemon=True)
+        self.port, self.every, self.give_up = port, every, give_up
+        self.sent, self.status, self.seconds = 0, None, None
+        self.start()
+
+    def run(self):
+        started, answer = time.monotonic(), b""
+        with socket.create_connection(("127.0.0.1", self.port), timeout=self.every) as sock:
+            sock.sendall(b"PUT /kv/slow HTTP/1.0\r\nContent-Length: 100\r\n\r\n")
+            while time.monotonic() - started < self.give_up:
+                try:
+                    chunk = sock.recv(65536)
+                except socket.timeout:
+                    if not answer:  # no answer yet: one more byte
+                        try:
+                            sock.sendall(b"x")
+                        except OSError:
+                            break
+                        self.sent += 1
+                    continue
+                except OSError:
+                    break
+                if not chunk:
+                    break
+                answer += chunk
+        self.status, self.seconds = parse_answer(answer)[0], time.monotonic() - started
 
 
 def stop(process):

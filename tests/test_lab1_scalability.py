@@ -1,19 +1,27 @@
-"""Lab 1: the load balancing and rate limiting strategies, then the node, the front and the client for real."""
+"""Lab 1: the load balancing and rate limiting strategies, then the node, the front and the client for real;
+malformed and slow requests refused in JSON, and the bench stopped early takes its nodes with it."""
 import json
 import os
 import re
+import signal
+import sys
 import threading
+import time
 import unittest
+from concurrent.futures import ThreadPoolExecutor
 from http.client import HTTPConnection
 from unittest import mock
 
+from labs.plumbing.jsonhttp import BODY_DEADLINE
 from labs.scalability.load_balancer import NO_ANSWER, LeastResponseTime, RoundRobin, measured_by
 from labs.scalability.rate_limiter import FixedWindow
 from labs.scalability.visualize_load_balance import bar_chart
-from tests.helpers import free_port, http, output, run, start, start_node, wait_until
+from tests.helpers import (Trickle, closed, free_block, free_port, http, output, raw_request, run, start, start_node,
+                           wait_until)
 
 NODE = "labs/scalability/node.py"
 CLIENT = "labs/scalability/client.py"
+BENCH = "labs/scalability/bench.py"
 
 
 class RoundRobinTest(unittest.TestCase):
@@ -110,6 +118,14 @@ class FixedWindowTest(unittest.TestCase):
             self.limiter.allow("alice")
         self.assertTrue(self.limiter.allow("bob")[0])
 
+    def test_forgets_the_clients_of_a_window_once_it_is_over(self):
+        for number in range(100_000):
+            self.limiter.allow(f"client-{number}")
+        self.assertEqual(len(self.limiter.counts), 100_000)
+        self.now = 101.0  # the next window: one request
+        self.limiter.allow("alice")
+        self.assertEqual(len(self.limiter.counts), 1)  # memory bounded by one window's clients
+
 
 class ChartTest(unittest.TestCase):
     @mock.patch.dict(os.environ, {"NO_COLOR": "1"})
@@ -151,6 +167,64 @@ class RefusalsTest(unittest.TestCase):
         self.assertEqual(http("GET", f"http://127.0.0.1:{self.port}/kv/%C3%A9")[0], 404)  # é: a fine key
         self.assertEqual(http("PUT", f"http://127.0.0.1:{self.port}/kv/ok", {"value": 1})[0], 201)  # still serving
 
+    def test_malformed_requests_to_the_node_and_the_front_get_json_and_both_keep_serving(self):
+        front = start_node(self, NODE, "--load-balance", "round-robin", "--backends", self.port)[0]
+        servers = {"node": self.port, "front": front}
+
+        def timed(port, request):
+            started = time.monotonic()
+            return raw_request(port, request, timeout=BODY_DEADLINE + 5), time.monotonic() - started
+        with ThreadPoolExecutor() as pool:  # the slow cases wait out BODY_DEADLINE while the others run
+            short = {name: pool.submit(timed, port, b"PUT /kv/a HTTP/1.0\r\nContent-Length: 100\r\n\r\n{}")
+                     for name, port in servers.items()}  # and the client keeps the connection open
+            huge = pool.submit(timed, front, b"PUT /kv/a HTTP/1.0\r\nContent-Length: 300000000\r\n\r\n" +
+                               b"x" * 4096)
+            cases = [(b"PUT /kv/a HTTP/1.0\r\nContent-Length: 1e20\r\n\r\n", 400, "Content-Length must be a whole"),
+                     (b"GET /kv/\xc3\xa9 HTTP/1.0\r\n\r\n", 400, "the path must be ASCII"),
+                     (b"GET /kv/" + b"k" * 100_000 + b" HTTP/1.0\r\n\r\n", 414, "Request-URI Too Long"),
+                     (b"OPTIONS /kv/a HTTP/1.0\r\n\r\n", 405, "OPTIONS is not allowed")]
+            for name, port in servers.items():
+                for request, status, message in cases:
+                    with self.subTest(server=name, request=request[:24]):
+                        answer, headers, body = raw_request(port, request)
+                        self.assertEqual((answer, headers.get("content-type")), (status, "application/json"))
+                        self.assertIn(message, json.loads(body)["error"])
+                with self.subTest(server=name, request="HEAD"):
+                    status, headers, body = raw_request(port, b"HEAD /kv/a HTTP/1.0\r\n\r\n")
+                    self.assertEqual((status, headers["content-type"], body), (405, "application/json", b""))
+            for name, answer in short.items():
+                with self.subTest(server=name, request="a body shorter than its Content-Length"):
+                    (status, _, body), seconds = answer.result()
+                    self.assertEqual((status, json.loads(body)["error"]),
+                                     (408, f"the body did not arrive within {BODY_DEADLINE:g} s"))
+                    self.assertLess(seconds, BODY_DEADLINE + 2)
+            (status, _, body), seconds = huge.result()
+            self.assertEqual(status, 413)  # without waiting for 300 MB to arrive
+            self.assertIn("error", json.loads(body))
+            self.assertLess(seconds, BODY_DEADLINE + 3)
+        for name, port in servers.items():
+            self.assertIn(http("PUT", f"http://127.0.0.1:{port}/kv/ok", {"value": 1})[0], (200, 201), name)
+
+    def test_a_content_length_in_other_digits_is_400_too(self):
+        status, headers, body = raw_request(self.port, b"PUT /kv/a HTTP/1.0\r\nContent-Length: \xb2\r\n\r\n{}")
+        self.assertEqual((status, json.loads(body)["error"]), (400, "Content-Length must be a whole number of bytes"))
+
+
+class SlowClientTest(unittest.TestCase):
+    def test_clients_that_trickle_their_body_hold_no_worker_and_get_408(self):
+        port = start_node(self, NODE, "--workers", 1, "--delay", 0)[0]
+        slow = [Trickle(port) for _ in range(2)]
+        wait_until(lambda: all(client.sent >= 2 for client in slow), 5, "both slow clients to be mid-body")
+        for method, body in (("PUT", {"value": 1}), ("GET", None)):
+            started = time.monotonic()
+            self.assertIn(http(method, f"http://127.0.0.1:{port}/kv/k", body)[0], (200, 201))
+            self.assertLess(time.monotonic() - started, 1.0)
+        self.assertTrue(all(client.is_alive() for client in slow))  # served while both were still sending
+        for client in slow:
+            client.join(BODY_DEADLINE + 5)
+            self.assertIn(client.status, (408, 0))  # 0: the node hung up
+            self.assertLess(client.seconds, BODY_DEADLINE + 2)
+
 
 class RateLimitedNodeTest(unittest.TestCase):
     def setUp(self):
@@ -165,7 +239,7 @@ class RateLimitedNodeTest(unittest.TestCase):
         self.assertEqual([self.put("alice")[0] for _ in range(2)], [201, 200])
         status, reply, headers = self.put("alice")
         self.assertEqual(status, 429)
-        self.assertIn("rate limit: 2 requests per 60 s for alice", reply["error"])
+        self.assertIn("limit 2 per 60 s for alice", reply["error"])
         self.assertGreaterEqual(int(headers["Retry-After"]), 1)
         self.assertEqual(headers["RateLimit-Policy"], '"fixed-window";q=2;w=60')
         self.assertEqual(headers["RateLimit"], f'"fixed-window";r=0;t={headers["Retry-After"]}')
@@ -177,7 +251,7 @@ class RateLimitedNodeTest(unittest.TestCase):
             self.put("alice")
         log = wait_until(lambda: output(self.node).count("alice") == 3 and output(self.node), what="3 log lines")
         self.assertEqual(len(re.findall(r" 20[01] .*ACCEPT\s+alice", log)), 2)
-        self.assertRegex(log, r" 429 .*REJECT 429 alice")
+        self.assertRegex(log, r" 429 .*REJECT alice")
 
 
 class FrontTest(unittest.TestCase):
@@ -188,7 +262,7 @@ class FrontTest(unittest.TestCase):
                                     "--backends", f"{backends[0]},{down},{backends[1]}")
         served = [http("PUT", f"http://127.0.0.1:{front}/kv/k{i}", {"value": i})[1]["node"] for i in range(4)]
         self.assertEqual(served, [f"127.0.0.1:{port}" for port in backends * 2])
-        wait_until(lambda: f"-> 127.0.0.1:{backends[1]}" in output(process), what="the backend in the front's log")
+        wait_until(lambda: f"-> :{backends[1]}" in output(process), what="the backend in the front's log")
 
     def test_passes_a_backend_429_back_and_answers_502_when_no_backend_answers(self):
         limited = start_node(self, NODE, "--delay", "0", "--rate-limit", "fixed-window", "--limit", "1", "--window", "60")[0]
@@ -226,11 +300,44 @@ class ClientTest(unittest.TestCase):
         bombard = run(CLIENT, "--requests", 30, "--concurrency", 10, "--nodes", port)
         wait_until(lambda: polite.poll() is not None, what="the polite client to finish")
         self.assertIn("429", bombard.stdout)
-        self.assertIn("rate limit: 3 requests per 1 s for client-", bombard.stdout)
+        self.assertIn("limit 3 per 1 s for client-", bombard.stdout)
         self.assertRegex(bombard.stdout, r"\n {22}x+ +\d+ rejected \(429\)")
         self.assertEqual(re.findall(r"127\.0\.0\.1:\d+ +(\d)\d\d ", output(polite)), ["2", "2", "2"])
         self.assertRegex(output(polite), rf"127\.0\.0\.1:{port} +#+ 3 ok\n\n")  # and no bar of rejections
         self.assertRegex(output(polite), r"3 requests in [\d.]+ s: [\d.]+ requests/s, p50 \d+ ms, p95 \d+ ms")
+
+
+@unittest.skipIf(sys.platform == "win32", "POSIX signals: no SIGINT to send to a child on Windows")
+class BenchTest(unittest.TestCase):
+    """labs/scalability/bench.py stopped while its client sends: its nodes go with it."""
+
+    def bench(self):
+        port = free_block(3)
+        process = start(self, BENCH, "--port", port, "--requests", 1_000_000, "--delay", 0.01)
+        ports = range(port, port + 3)
+        wait_until(lambda: any((http("GET", f"http://127.0.0.1:{p}/health")[1] or {}).get("active") for p in ports),
+                   10, "the nodes up and the client's requests under way")
+        return process, ports
+
+    def test_killed_with_sigkill_its_nodes_stop_too(self):
+        process, ports = self.bench()
+        process.kill()
+        wait_until(lambda: closed(ports), 5, "the node ports to close")
+
+    def test_ctrl_c_is_one_interrupted_line_no_traceback_and_its_nodes_stop(self):
+        process, ports = self.bench()
+        process.send_signal(signal.SIGINT)
+        self.assertNotEqual(process.wait(10), 0)
+        self.assertNotIn("Traceback", output(process))
+        self.assertEqual(len(re.findall(r"^interrupted", output(process), re.M)), 1)
+        wait_until(lambda: closed(ports), 5, "the node ports to close")
+
+    def test_ctrl_c_prints_nothing_but_interrupted(self):
+        process, _ = self.bench()
+        before = len(output(process))
+        process.send_signal(signal.SIGINT)
+        process.wait(10)
+        self.assertEqual(output(process)[before:].split(), ["interrupted"])
 
 
 if __name__ == "__main__":

@@ -1,5 +1,5 @@
 """Lab 3, the distributed kvstore, through real processes: gateway, registry, membership view,
-kill, replacement, catch-up, supervision."""
+internal routes closed to outsiders, kill, replacement, catch-up, supervision."""
 import importlib.util
 import re
 import signal
@@ -8,8 +8,8 @@ import sys
 import threading
 import unittest
 
-from tests.helpers import (ROOT, free_block, free_port, http, logs_folder, output, run, start, wait_healthy,
-                           wait_until)
+from tests.helpers import (ROOT, closed, free_block, free_port, holds_for, http, logs_folder, output, run, start,
+                           wait_healthy, wait_until)
 
 LAB = "labs/distributed-kvstore"
 FAST = ["--delay", 0, "--replication-delay", 0.05, "--heartbeat-interval", 0.2, "--dead-after", 1.2]
@@ -75,6 +75,15 @@ class GatewayTest(unittest.TestCase):
         self.assertEqual(headers["RateLimit-Policy"], '"fixed-window";q=3;w=30')
         self.assertEqual(store.get("anything", client="polite")[0], 404)  # another client has its own window
 
+    def test_the_coordinators_own_requests_are_not_limited_by_an_id_a_client_can_send(self):
+        store = Store(self, "--rate-limit", "fixed-window", "--limit", 1, "--window", 30, followers=1)
+        self.assertEqual([store.get("colour", client="coordinator")[0] for _ in range(2)], [404, 429])
+        anonymous = [http("GET", f"{store.gateway}/kv/colour")[0] for _ in range(2)]  # counted by address
+        self.assertEqual(anonymous, [404, 429])
+        store.command("put colour blue")  # the coordinator's prompt, through the gateway
+        wait_until(lambda: store.event("write", "colour.*blue"), 5, "the prompt's write")
+        self.assertEqual(store.get("colour", client="someone else")[1]["value"], "blue")
+
     def test_graduate_is_byte_for_byte_the_capstone_message(self):
         store = Store(self, followers=1)
         status, body, headers = http("GET", f"{store.gateway}/graduate")
@@ -137,6 +146,28 @@ class MembershipTest(unittest.TestCase):
         self.assertNotIn("\033", output(view))
 
 
+class InternalRoutesTest(unittest.TestCase):
+    def test_outsiders_cannot_report_a_death_or_join_the_registry(self):
+        store = Store(self, followers=2)
+        registry = f"http://127.0.0.1:{store.registry_port}"
+        nodes = [(node["name"], node["pid"]) for node in store.status()["nodes"]]
+        news = {"event": "dead", "member": "follower1", "port": store.base + 1, "role": "follower"}
+        intruder = {"name": "intruder", "port": free_port(), "pid": 1, "role": "follower"}
+        for headers in (None, {"X-Run-Secret": "guess"}):
+            with self.subTest(headers=headers):
+                status, reply, _ = http("POST", f"http://127.0.0.1:{store.port}/membership", news, headers)
+                self.assertEqual((status, "internal route" in reply["error"]), (403, True))
+                for path in ("/heartbeat", "/register"):
+                    self.assertEqual(http("POST", registry + path, intruder, headers)[0], 403, path)
+                self.assertEqual(http("DELETE", registry + "/members/follower1", headers=headers)[0], 403)
+        holds_for(lambda: [(node["name"], node["pid"]) for node in store.status()["nodes"]] == nodes, 1.0,
+                  "no follower replaced")
+        self.assertIsNone(store.event("replace", "follower1"))
+        members = {m["name"]: m["state"] for m in http("GET", registry + "/members")[1]["members"]}
+        self.assertNotIn("intruder", members)
+        self.assertEqual(members["follower1"], "alive")
+
+
 class SelfRepairTest(unittest.TestCase):
     def test_a_killed_follower_is_declared_dead_replaced_and_caught_up(self):
         store = Store(self, "--write-quorum", 1)
@@ -145,11 +176,11 @@ class SelfRepairTest(unittest.TestCase):
         store.command("kill follower2")
         wait_until(lambda: store.event("dead", "follower2"), 1.2 + 3, "the registry to declare follower2 dead")
         writes_during = [store.put(f"during-{i}", i)[0] for i in range(10)]  # while the replacement starts
-        wait_until(lambda: store.event("up", r"follower4 :\d+ serves reads now, in place of follower2"), 10,
+        wait_until(lambda: store.event("up", r"follower4 :\d+ serves reads, in place of follower2"), 10,
                    "the replacement to serve reads")
         replacement = store.node("follower4")
         self.assertEqual(store.node("follower2"), {})  # retired
-        self.assertTrue(store.event("caught-up", r"follower4 :\d+: snapshot of \d+ keys"))
+        self.assertTrue(store.event("caught-up", r"follower4: snapshot of \d+ keys"))
         address = f"127.0.0.1:{replacement['port']}"
         expected = {f"before-{i}" for i in range(20)} | {f"during-{i}" for i, s in enumerate(writes_during) if s}
         wait_until(lambda: expected <= set(http("GET", f"http://{address}/kv")[1]["keys"]), 5,
@@ -181,7 +212,7 @@ class SelfRepairTest(unittest.TestCase):
         for thread in writers:
             thread.join()
         self.assertEqual(stale, [])
-        wait_until(lambda: store.event("up", r"follower4 :\d+ serves reads now"), 10, "the replacement to serve")
+        wait_until(lambda: store.event("up", r"follower4 :\d+ serves reads"), 10, "the replacement to serve")
         for key, value in acked.items():
             self.assertEqual(store.get(key)[1]["value"], value)
             replacement = f"http://127.0.0.1:{store.node('follower4')['port']}/kv/{key}"
@@ -225,6 +256,14 @@ class ProcessesTest(unittest.TestCase):
         ports = self.ports(store)
         store.process.send_signal(signal.SIGTERM)
         self.assert_all_stopped(store, ports)
+
+    @unittest.skipIf(sys.platform == "win32", "exit_with_parent works on Windows too, but kill() is tested on POSIX")
+    def test_a_coordinator_killed_with_sigkill_leaves_no_child_behind(self):
+        store = Store(self, followers=2)
+        ports = self.ports(store)[:-1]  # leader, followers, gateway, registry
+        self.assertEqual(len(ports), 5)
+        store.process.kill()
+        wait_until(lambda: closed(ports), 5, "every child's port to close")
 
     def test_impossible_settings_are_one_clear_line_and_exit_code_2(self):
         logs = logs_folder(self)

@@ -1,12 +1,14 @@
 """The repository as a whole: standard library only, no import circle in labs/, files short enough
-to project, and the imports the lab READMEs show really run."""
+to project, every port flag refuses what is no port, and the imports the lab READMEs show really run."""
 import ast
 import re
 import subprocess
 import sys
 import unittest
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
-from tests.helpers import ROOT
+from tests.helpers import ROOT, run
 
 LABS = ROOT / "labs"
 MAX_LINES = 250  # one screen or two on a projector; STYLE.md: aim under 200, over 300 needs a reason
@@ -110,6 +112,26 @@ class ImportsTest(unittest.TestCase):
         if parts[0] == "labs":
             candidates += [ROOT.joinpath(*parts).with_suffix(".py"), ROOT.joinpath(*parts, "__init__.py")]
         return next((candidate for candidate in candidates if candidate.is_file()), None)
+
+
+class PortFlagsTest(unittest.TestCase):
+    PORT_FLAGS = [("labs/scalability/node.py", "--port"), ("labs/replication/node.py", "--port"),
+                  ("labs/distributed-kvstore/node.py", "--port"), ("labs/distributed-kvstore/registry.py", "--port"),
+                  ("labs/replication/coordinator.py", "--port"), ("labs/distributed-kvstore/coordinator.py", "--port"),
+                  ("labs/scalability/bench.py", "--port"), ("labs/replication/bench.py", "--base-port"),
+                  ("labs/distributed-kvstore/bench.py", "--port")]
+
+    def test_a_port_outside_1_to_65535_is_one_clear_line_and_exit_code_2(self):
+        cases = [(script, flag, value) for script, flag in self.PORT_FLAGS for value in ("99999", "-1")]
+        with ThreadPoolExecutor(4) as pool:  # each exits at argument parsing: only its imports take time
+            results = pool.map(lambda case: run(case[0], case[1], case[2], timeout=30), cases)
+        for (script, flag, value), result in zip(cases, results):
+            with self.subTest(script=script, value=value):
+                self.assertEqual(result.returncode, 2)
+                self.assertNotIn("Traceback", result.stderr)
+                self.assertEqual(re.findall(r"^.*error.*$", result.stderr, re.M),
+                                 [f"{Path(script).name}: error: argument {flag}: '{value}' is not a port from 1 "
+                                  f"to 65535"])
 
 
 class ShortFilesTest(unittest.TestCase):

@@ -1,18 +1,22 @@
-"""The kvstore coordinator's HTTP API: lab 2's, plus POST /membership, the registry's news.
+"""The kvstore coordinator's HTTP API: lab 2's, plus POST /membership, the registry's news, and
+GET /members, the registry's view passed on, so lab 2's picture (GET /) shows heartbeats too.
 
 Lab 3. Only this run's processes may send news (the registry has the run's secret): an outsider's
 "follower1 is dead" would make the coordinator replace a healthy follower.
 """
 import time
 
-from labs.plumbing.jsonhttp import BadRequest
+from labs.plumbing.jsonhttp import BadRequest, send
 from labs.replication.api import CoordinatorHandler
 
 
 class KVStoreHandler(CoordinatorHandler):
-    """Lab 2's coordinator API, plus POST /membership: the registry's news (this run's processes only)."""
+    """Lab 2's coordinator API, plus POST /membership: the registry's news (this run's processes only),
+    and GET /members: the registry's members with their silence, for the picture in a browser."""
 
     def do_request(self):
+        if (self.command, self.path) == ("GET", "/members"):
+            return self.members()
         if self.path != "/membership":
             return super().do_request()
         self.start = time.monotonic()
@@ -26,3 +30,9 @@ class KVStoreHandler(CoordinatorHandler):
         except BadRequest as error:
             self.send_json(error.status, {"error": str(error)})
     do_GET = do_PUT = do_DELETE = do_POST = do_PATCH = do_HEAD = do_OPTIONS = do_request
+
+    def members(self):
+        """The registry's GET /members as it answers; the page only ever talks to the coordinator."""
+        self.start = time.monotonic()
+        status, reply = send(self.server.coordinator.registry.address, "GET", "/members", timeout=1)
+        self.send_json(status or 503, reply if status else {"error": f"the registry does not answer: {reply['error']}"})

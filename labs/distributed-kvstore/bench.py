@@ -10,7 +10,6 @@ follower acknowledges a write, the writes refused meanwhile, and the acknowledge
 """
 import argparse
 import contextlib
-import io
 import itertools
 import re
 import shutil
@@ -66,8 +65,7 @@ def wait_ready(store, gateway):
 def load(gateway, keys):
     """PUT key-0 ... key-(keys-1) through the gateway from LOADERS threads; returns (seconds, failures)."""
     started = time.monotonic()
-    with contextlib.redirect_stdout(io.StringIO()):  # the client's line per request: not wanted here
-        results = run(keys, LOADERS, STRATEGIES["round-robin"]([gateway]), client_id="bench")
+    results = run(keys, LOADERS, STRATEGIES["round-robin"]([gateway]), client_id="bench", quiet=True)
     return time.monotonic() - started, sum(1 for _, status, _ in results if status not in (200, 201))
 
 

@@ -7,7 +7,6 @@ registry reports a follower dead, repair() replaces it; a crashed gateway or reg
     python labs/distributed-kvstore/coordinator.py --followers 3 --write-quorum 2 --read-quorum 1
 """
 import argparse
-import json
 import sys
 import threading
 import time
@@ -18,6 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository r
 from labs.plumbing import flags, processes  # noqa: E402
 from labs.plumbing.jsonhttp import send  # noqa: E402
 from labs.replication.coordinator import Coordinator, check  # noqa: E402
+from labs.replication.percolation import short  # noqa: E402
 from labs.replication.display import watch  # noqa: E402
 from labs.replication.prompt import run  # noqa: E402
 from labs.replication.replica import Replica  # noqa: E402
@@ -98,10 +98,9 @@ class KVStore(Coordinator):
                              None if deleted else {"value": value})
         if status not in (200, 201):
             return self.refuse(status or 503, f"write {key}: {reply.get('error', 'the gateway does not answer')}")
-        what = f"{key} deleted" if deleted else f"{key}={json.dumps(value)}"
-        self.event("write", f"{what} v{reply['version']}  through the gateway: acknowledged by "
-                            f"{', '.join(self.by_address(a).name for a in reply['acks']) or 'the leader alone'} "
-                            f"(W = {self.write_quorum})")
+        what = f"{key} deleted" if deleted else f"{key}={short(value)}"
+        self.event("write", f"{what} v{reply['version']} acked by {len(reply['acks'])} of {len(self.followers)} "
+                            f"(W = {self.write_quorum}), via the gateway", {"key": key, "version": reply["version"]})
         return status, reply
 
     def read(self, key):
@@ -109,8 +108,9 @@ class KVStore(Coordinator):
         if status not in (200, 404):
             return self.refuse(status or 503, f"read {key}: {reply.get('error', 'the gateway does not answer')}")
         served_by = self.by_address(reply.get("node", "?"))
-        why = "  (the followers asked were behind or silent)" if served_by is self.leader else ""
-        self.event("read", f"{key}  {self.describe(status, reply)}  through the gateway, from {served_by}{why}")
+        why = " (followers behind or silent)" if served_by is self.leader else ""
+        self.event("read", f"{key} = {self.describe(status, reply)} from {getattr(served_by, 'name', served_by)}"
+                           f"{why}, via the gateway", {"key": key, "served_by": [getattr(served_by, "name", "?")]})
         return status, reply
 
     # Self-repair: the registry's news, a replacement, catch-up
@@ -129,21 +129,20 @@ class KVStore(Coordinator):
             if dead not in self.nodes or dead is self.leader and not self.promote(dead):
                 return  # already replaced, or no follower could take over
             new = self.retire(dead)
-            self.event("replace", f"{dead} is dead: starting {new} to take its place")
+            self.event("replace", f"{dead.name} is dead: {new} takes its place")
             try:
                 self.launch(new, "--catch-up")
                 done = catch_up(self.leader.address, new.address, [f.address for f in self.followers if f.up])
             except (RuntimeError, CatchUpFailed) as error:
                 processes.stop(new.process) if new.process else None
                 self.nodes.remove(new)
-                return self.event("refused", f"replacement failed, one follower short: {error}")
-            self.event("caught-up", f"{new}: snapshot of {done['keys']} keys (v{done['snapshot_version']}), then "
-                                    f"{done['replayed']} writes, now at v{done['version']}, "
-                                    f"in {done['seconds'] * 1000:.0f} ms")
+                return self.event("refused", f"one follower short: {error}")
+            self.event("caught-up", f"{new.name}: snapshot of {done['keys']} keys (v{done['snapshot_version']}) + "
+                                    f"{done['replayed']} writes, at v{done['version']} in {done['seconds'] * 1000:.0f} ms")
             self.register(new)
             self.tell_gateway()
             send(self.registry.address, "DELETE", f"/members/{dead.name}")
-            self.event("up", f"{new} serves reads now, in place of {dead}")
+            self.event("up", f"{new} serves reads, in place of {dead.name}")
 
     def promote(self, dead):
         """The follower that holds the most writes leads a new epoch. Followers keep a prefix of the log, so it
@@ -155,7 +154,7 @@ class KVStore(Coordinator):
         status, reply = send(chosen.address, "POST", "/promote", {"epoch": self.epoch + 1, "followers": others}) \
             if chosen else (0, {"error": "no follower is up"})
         if status != 200:
-            self.event("refused", f"no new leader: {reply.get('error', status)}; writes wait until one is up")
+            self.event("refused", f"no new leader: {reply.get('error', status)}; no writes until one is up")
             return False
         with self.lock:
             self.epoch += 1
@@ -189,6 +188,8 @@ class KVStore(Coordinator):
     # Supervision: the gateway and the registry are restarted on their own port when they die
 
     def supervise(self):
+        """Every half second: a gateway or registry that exited starts again on its own port. A new registry
+        is told every member, even one that died meanwhile: its silence will say so."""
         while not self.stopping:
             for member in (self.registry, self.gateway):
                 if not member.up and not self.stopping:
@@ -198,9 +199,8 @@ class KVStore(Coordinator):
                     except RuntimeError as error:
                         self.event("refused", str(error))
                     if member is self.registry:
-                        for node in self.nodes + [self.gateway]:
-                            if node.up:
-                                self.register(node)
+                        for node in [node for node in self.nodes + [self.gateway] if node.process]:
+                            self.register(node)
             time.sleep(SUPERVISE_EVERY)
 
     def status(self):
@@ -233,8 +233,8 @@ def main():
     check(parser, args, [args.port, args.gateway_port, args.registry_port,
                          *range(args.base_port, args.base_port + args.followers + 1)])
     store = KVStore(args)
-    run(parser, args, store, KVStoreHandler, f"kvstore: clients talk to the gateway on http://127.0.0.1:"
-        f"{args.gateway_port}; registry :{args.registry_port}; coordinator API :{args.port}",
+    run(parser, args, store, KVStoreHandler, f"kvstore: clients use the gateway, http://127.0.0.1:{args.gateway_port}"
+        f"\nregistry :{args.registry_port}; coordinator API and picture: http://127.0.0.1:{args.port}",
         KVStorePrompt(store, args.script))
 
 

@@ -43,7 +43,7 @@ def wait_for(name, coordinator, deadline=30):
 def main():
     if not exercises.require("failure-detector"):  # the students' edition: every step needs it
         raise SystemExit(1)
-    say("1. One command starts the whole store: registry, leader, 3 followers, gateway (W = 2, R = 1)")
+    say("1. One command starts the store: registry, leader, 3 followers, gateway")
     coordinator = subprocess.Popen([sys.executable, "-u", str(Path(__file__).with_name("coordinator.py")),
                                     "--followers", "3", "--write-quorum", "2", "--read-quorum", "1",
                                     "--rate-limit", "fixed-window", "--limit", "5", "--window", "1"],
@@ -58,26 +58,27 @@ def main():
     try:
         wait_for("gateway", coordinator)
         time.sleep(0.5)  # the coordinator prints its table once everything is up
-        say("2. Writes go through the gateway to the leader and percolate to the followers; reads take turns")
+        say("2. Writes go through the gateway to the leader, then percolate; reads take turns")
         type_in("put colour blue", "put shape circle", "put size 42", pause=1.2)
         type_in("get colour", "get shape")
-        say("   A read right after a write may reach follower3 before the write does: the gateway asks the leader")
+        say("   A read right after a write may meet a follower without it: asked on")
         type_in("put colour green", pause=0.8)
         type_in("get colour", "get colour", "get colour", pause=0.1)
         time.sleep(1)
-        say("4. kill follower2 (kill -9): the registry hears silence, suspect, dead; the coordinator replaces it")
+        say("4. kill follower2 (kill -9): silence, suspect, dead; the coordinator replaces it")
         type_in("kill follower2")
         wait_for("follower4", coordinator)
         type_in("status", pause=1)
         say("5. The replacement caught up: ask it directly (port 9105)")
         for key in ("colour", "shape", "size"):
             status, reply = send("127.0.0.1:9105", "GET", f"/kv/{key}")
-            print(f"   GET /kv/{key} on follower4 -> {status} {json.dumps(reply)}", flush=True)
-        say("6. kill leader: the follower holding the most writes leads epoch 2; a new follower refills")
+            print(f"   GET :9105/kv/{key} -> {status} {json.dumps(reply.get('value'))} v{reply.get('version')}",
+                  flush=True)
+        say("6. kill leader: the most complete follower leads epoch 2; a new one refills")
         type_in("kill leader")
         wait_for("follower5", coordinator)
         type_in("put colour red", "get colour", "status", pause=1)
-        say("7. The gateway's rate limiter: 8 requests at once from one client, 5 allowed per second")
+        say("7. The gateway's rate limiter: 8 requests at once, 5 allowed a second")
         with ThreadPoolExecutor(8) as pool:
             answers = list(pool.map(lambda _: send(GATEWAY, "GET", "/kv/colour", headers={"X-Client-Id": "eager"}),
                                     range(8)))

@@ -8,24 +8,18 @@ Piped, or with NO_COLOR set, it prints one plain line per event instead.
 """
 import argparse
 import os
+import shutil
 import sys
 import time
 from collections import deque
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root, for `import labs...`
+from labs.plumbing.colour import fit, word  # noqa: E402
 from labs.plumbing.jsonhttp import parse_nodes, send  # noqa: E402
 
 STRIP = 40  # polls of heartbeat history shown per member, newest on the right
-SHOW_EVENTS = 10
-COLOURS = {"alive": "\033[32m", "joined": "\033[32m", "rejoined": "\033[32m", "recovered": "\033[32m",
-           "registered": "\033[32m", "suspect": "\033[33m", "dead": "\033[31m", "removed": "\033[31m"}
-RESET, CLEAR_LINE, HOME, CLEAR_BELOW = "\033[0m", "\033[K", "\033[H", "\033[J"
-
-
-def paint(word, width):
-    """word padded to width, in its state's colour."""
-    return f"{COLOURS.get(word, '')}{word:<{width}}{RESET}"
+CLEAR_LINE, HOME, CLEAR_BELOW = "\033[K", "\033[H", "\033[J"
 
 
 class Strips:
@@ -46,16 +40,18 @@ class Strips:
 
 
 def frame(registry, view, strips):
-    """The lines of one screen: the table of members, then the newest events."""
-    lines = [f"membership of {registry}   {time.strftime('%H:%M:%S')}   suspect after {view['suspect_after']} s "
-             f"of silence, dead after {view['dead_after']} s", "",
-             f"{'member':<12} {'role':<9} {'port':>5} {'pid':>7}  {'state':<8} {'silent':>7}  heartbeats (newest right)"]
+    """One screen: the members, their heartbeat strips as wide as the terminal allows, then the newest events
+    that fit below."""
+    room = max(10, shutil.get_terminal_size().columns - 42)
+    fixed = [f"{time.strftime('%H:%M:%S')} registry :{registry.rpartition(':')[2]}  suspect after "
+             f"{view['suspect_after']} s of silence, dead after {view['dead_after']} s", "",
+             f"{'member':<10} {'role':<8} {'port':>5} {'state':<7} {'silent':>6}  heartbeats, newest right"]
     for m in sorted(view["members"], key=lambda m: m["name"]):
-        lines.append(f"{m['name']:<12} {m['role']:<9} {m['port']:>5} {m['pid']:>7}  {paint(m['state'], 8)} "
-                     f"{m['silence']:>5.1f} s  {strips[m['name']]}")
-    lines += ["", "events"]
-    lines += [f"{e['time']}  {paint(e['event'], 10)}  {e['role']:<9} {e['member']}" for e in view["events"][-SHOW_EVENTS:]]
-    return lines
+        fixed.append(f"{m['name']:<10} {m['role']:<8} {m['port']:>5} {word(m['state'], 7)} {m['silence']:>4.1f} s  "
+                     f"{strips[m['name']][-room:]}")
+    fixed += ["", "events"]
+    events = [f"{e['time']} {word(e['event'], 10)} {e['role']:<8} {e['member']}" for e in view["events"]]
+    return fit(fixed + events, keep=len(fixed))
 
 
 def main():
@@ -89,7 +85,7 @@ def main():
                 trouble = None
                 strips.update(view["members"])
                 if live:
-                    print(HOME + "".join(line + CLEAR_LINE + "\n" for line in frame(registry, view, strips))
+                    print(HOME + "\n".join(line + CLEAR_LINE for line in frame(registry, view, strips))
                           + CLEAR_BELOW, end="", flush=True)
                 else:
                     newest = view["events"][-1]["id"] if view["events"] else 0

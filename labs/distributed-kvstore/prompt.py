@@ -8,7 +8,8 @@ from labs.replication.prompt import Prompt
 
 class KVStorePrompt(Prompt):
     PROMPT = "kvstore> "
-    intro = "commands: put KEY VALUE, get KEY, kill NODE, down NODE, up NODE, status, wait SECONDS, help, quit"
+    intro = "commands: put KEY VALUE, get KEY, kill NODE, down NODE, up NODE, status,\n" \
+            "          wait SECONDS, help, quit"
 
     def service(self, arg):
         """The gateway or the registry, by name or port; None if it is neither."""

@@ -4,6 +4,8 @@ Colour never carries meaning alone (the text still says it), and it is off when
 NO_COLOR is set or the output is not a terminal, so logs and pipes stay plain.
 """
 import os
+import re
+import shutil
 import sys
 
 CODES = {"green": "\033[32m", "red": "\033[31m", "yellow": "\033[33m", "bold": "\033[1m", "dim": "\033[2m"}
@@ -26,6 +28,27 @@ def paint(text, colour):
 def word(text, width=0):
     """An event's or a state's word, padded to width first (codes take no room), in its colour."""
     return paint(f"{text:<{width}}", WORDS.get(text, "dim"))
+
+
+def fit(lines, keep):
+    """A live view's lines cut to this terminal: each at most its width (colour codes take no room), and only
+    as many as its height; the first `keep` lines (headers, node rows) stay, the oldest of the rest go first."""
+    columns, rows = shutil.get_terminal_size()
+    room = max(0, rows - 1 - keep)
+    lines = lines[:keep] + (lines[keep:][-room:] if room else [])
+    return [cut(line, columns) for line in lines]
+
+
+def cut(line, width):
+    """line with at most width visible characters, its colour codes kept whole."""
+    out, seen = [], 0
+    for part in re.split(r"(\033\[[0-9;]*m)", line):
+        if part.startswith("\033["):
+            out.append(part)
+        elif seen < width:
+            out.append(part[:width - seen])
+            seen += len(out[-1])
+    return "".join(out)
 
 
 def print_line(line):

@@ -2,8 +2,9 @@
 
 send() makes one call and never raises. JsonServer and JsonHandler answer with JSON, also
 when they refuse a request: a body too large (413), too slow (408) or without a length (411),
-a key that is not UTF-8 (400), a method nobody serves (501). Internal routes take calls only
-from this run's processes: a coordinator gives them a secret (LABS_SECRET) and send() shows it.
+a key that is not UTF-8 (400), a method nobody serves (501); send_file() serves a page for a browser.
+Internal routes take calls only from this run's processes: a coordinator gives them a secret
+(LABS_SECRET) and send() shows it.
 """
 import argparse
 import hmac
@@ -16,6 +17,7 @@ import time
 import urllib.error
 import urllib.request
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from urllib.parse import unquote
 
 MAX_BODY = 1024 * 1024  # bigger request bodies get 413
@@ -52,7 +54,7 @@ def send(node, method, path, body=None, headers=None, timeout=30):
 
 def port(text):
     """argparse type: a port from 1 to 65535, else one clear error line."""
-    if not (text.isdigit() and 0 < int(text) < 65536):
+    if not (text.isascii() and text.isdigit() and 0 < int(text) < 65536):
         raise argparse.ArgumentTypeError(f"{text!r} is not a port from 1 to 65535")
     return int(text)
 
@@ -119,26 +121,26 @@ class JsonHandler(BaseHTTPRequestHandler):
             if self.command in ("PUT", "POST", "PATCH"):
                 raise BadRequest(411, "a request with a body needs a Content-Length header")
             return b""
-        if not length.isdigit():
+        if not (length.isascii() and length.isdigit()):
             raise BadRequest(400, "Content-Length must be a whole number of bytes")
         left, chunks, deadline = int(length), [], time.monotonic() + BODY_DEADLINE
-        too_large = left > MAX_BODY
-        while left > 0:
+        too_large, ended = left > MAX_BODY, False
+        while left > 0 and not ended and time.monotonic() < deadline:
             self.close_connection = True  # until the body is complete, this connection cannot be trusted
-            if time.monotonic() > deadline:
-                raise BadRequest(413 if too_large else 408, f"the body did not arrive within {BODY_DEADLINE:g} s")
             self.connection.settimeout(max(0.01, deadline - time.monotonic()))
             try:
                 chunk = self.rfile.read1(min(left, 65536))
             except socket.timeout:
-                continue  # the deadline, checked above, answers
-            if not chunk:
-                raise BadRequest(400, "the body is shorter than its Content-Length")
-            left -= len(chunk)
+                continue  # the loop's deadline answers
+            ended, left = not chunk, left - len(chunk)
             if not too_large:
                 chunks.append(chunk)
         if too_large:
             raise BadRequest(413, f"body larger than {MAX_BODY} bytes")
+        if ended:
+            raise BadRequest(400, "the body is shorter than its Content-Length")
+        if left > 0:
+            raise BadRequest(408, f"the body did not arrive within {BODY_DEADLINE:g} s")
         return b"".join(chunks)
 
     def read_json(self, example):
@@ -160,18 +162,29 @@ class JsonHandler(BaseHTTPRequestHandler):
         if not self.from_this_run():
             raise BadRequest(403, "internal route: only the processes of this run may call it")
 
-    def send_json(self, status, body, headers=None, pretty=False):
-        """Answer with a JSON body (indented if pretty), then log one line for this request."""
+    def send_json(self, status, body, headers=None, pretty=False, log=True):
+        """Answer with a JSON body (indented if pretty), then log one line for this request (unless not log:
+        a browser view polling twice a second would drown the lines people read)."""
         data = json.dumps(body, indent=2 if pretty else None).encode() + b"\n"  # \n: curl's output ends its line
+        self.send_body(status, data, "application/json", headers)
+        if log:
+            self.log_line(status)
+
+    def send_file(self, path, content_type):
+        """Answer with a file's bytes as they are (a page for a browser), then log one line."""
+        self.send_body(200, Path(path).read_bytes(), content_type, {"Cache-Control": "no-cache"})
+        self.log_line(200)
+
+    def send_body(self, status, data, content_type, headers=None):
+        """The status line, the headers and the body: what send_json() and send_file() share."""
         self.send_response(status)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data)))
         for name, value in (headers or {}).items():
             self.send_header(name, value)
         self.end_headers()
         if self.command != "HEAD":  # a HEAD answer has headers only
             self.wfile.write(data)
-        self.log_line(status)
 
     def send_error(self, code, message=None, explain=None):
         """http.server's own refusals (a request line too long: 414, no such method: 501), in JSON too."""

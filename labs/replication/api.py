@@ -1,4 +1,5 @@
-"""The coordinator's HTTP API: the /kv API of a node, plus GET /status for the live watch.
+"""The coordinator's HTTP API: the /kv API of a node, plus GET /status for the live watch and
+GET / for the picture in a browser (view.html, which polls /status).
 
 Lab 2. Lab 1's client and curl drive the coordinator as if it were one node; behind it, writes
 go through the leader with quorum W and reads to R followers.
@@ -6,20 +7,25 @@ go through the leader with quorum W and reads to R followers.
     curl -X PUT localhost:9000/kv/colour -d '{"value": "blue"}'
 """
 import time
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 from labs.plumbing.jsonhttp import BadRequest, JsonHandler, JsonServer, decode_key
 from labs.scalability.node import parse_value
 
+VIEW = Path(__file__).with_name("view.html")  # the cluster as a picture, for a projector
+
 
 class CoordinatorHandler(JsonHandler):
-    """/kv like a node, /health and /status (indented with ?pretty)."""
+    """/kv like a node, /health and /status (indented with ?pretty), / the picture."""
 
     def do_request(self):
         self.start = time.monotonic()
         coordinator, method = self.server.coordinator, self.command
         url = urlsplit(self.path)
         try:
+            if method == "GET" and url.path == "/":
+                return self.send_file(VIEW, "text/html; charset=utf-8")
             if method == "GET" and url.path in ("/health", "/status"):
                 return self.send_json(200, coordinator.status(), pretty="pretty" in parse_qs(url.query, True))
             if url.path == "/kv" and method == "GET":

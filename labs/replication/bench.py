@@ -2,11 +2,14 @@
 
 Lab 2. Starts a leader and N followers through the lab's Coordinator: sequential writes and reads
 at each quorum W = 1..N and R = 1..N (p50 and the slowest of each row), then 8 writers without
-delays, writes/s over the first 2,000 writes and again after --writes. Numbers, not a test.
+delays, writes/s over the first 2,000 writes and again after --writes, the leader's memory, and
+the slowest read while a follower is paused. Numbers, not a test.
 
     python labs/replication/bench.py --followers 3 --replication-delay 0.1
 """
 import argparse
+import os
+import signal
 import statistics
 import sys
 import threading
@@ -64,8 +67,26 @@ def throughput(args):
         later = writes_per_second(coordinator, 2000)
         print(f"{f'after {args.writes:,} writes':<22} {later:8.0f} writes/s  ({later / first:.0%} of the start; "
               f"target: at least 90%)", flush=True)
+        memory = processes.rss_mb(coordinator.leader.process.pid)
+        print(f"the leader's memory after {args.writes + 2000:,} writes: "
+              + (f"{memory:.1f} MB" if memory else "not measured here (no ps command)"), flush=True)
+        paused_reads(coordinator)
     finally:
         coordinator.stop_all()
+
+
+def paused_reads(coordinator):
+    """The slowest of 10 reads (R = 1) while follower1 is paused: it costs a read about a second at most."""
+    if not hasattr(signal, "SIGSTOP"):
+        return print("a paused follower: not measured here (Windows has no SIGSTOP)")
+    pid = coordinator.followers[0].process.pid
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        latencies, ok = timed(lambda count: coordinator.read(f"key-{count}"), 10)
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    print(f"10 reads with follower1 paused (SIGSTOP): slowest {max(latencies):.0f} ms"
+          + ("" if ok else ", some failed"), flush=True)
 
 
 def main():

@@ -8,7 +8,6 @@ GET /status for `--watch` in a second terminal, and commands from a file with --
 """
 import argparse
 import itertools
-import json
 import os
 import secrets
 import sys
@@ -25,7 +24,7 @@ from labs.plumbing.jsonhttp import send  # noqa: E402
 from labs.replication.api import CoordinatorHandler  # noqa: E402
 from labs.replication.display import Events, watch  # noqa: E402
 from labs.replication.freshness import Freshness, quorum_read  # noqa: E402
-from labs.replication.percolation import Percolation  # noqa: E402
+from labs.replication.percolation import Percolation, short  # noqa: E402
 from labs.replication.prompt import Prompt, run  # noqa: E402
 from labs.replication.replica import Replica  # noqa: E402
 
@@ -66,8 +65,9 @@ class Coordinator:
     def by_address(self, address):
         return next((node for node in self.nodes if node.address == address), address)
 
-    def event(self, kind, text):
-        self.events.add(kind, text)
+    def event(self, kind, text, data=None):
+        """One event line; data (the key, the nodes) is for the browser view."""
+        self.events.add(kind, text, data)
 
     def refuse(self, status, text):
         self.event("refused", text)
@@ -107,14 +107,14 @@ class Coordinator:
             source = max((f for f in self.followers if f.up), default=None, key=lambda f: self.health(f)["version"])
             snapshot = send(source.address, "GET", "/snapshot")[1] if source else {"entries": [], "version": 0}
             send(node.address, "PUT", "/snapshot", dict(snapshot, epoch=self.epoch), timeout=CATCH_UP_TIMEOUT)
-            self.event("caught-up", f"{node} copied {len(snapshot['entries'])} keys (v{snapshot['version']}) "
-                                    f"from {source or 'nobody: no follower is up'}; epoch {self.epoch} begins")
+            self.event("caught-up", f"{node} copied {len(snapshot['entries'])} keys (v{snapshot['version']}) from "
+                                    f"{source.name if source else 'nobody'}: epoch {self.epoch}")
         deadline = time.monotonic() + CATCH_UP_TIMEOUT
         while not self.health(node).get("ready") and time.monotonic() < deadline:
             time.sleep(0.05)
         health = self.health(node)
         self.event("up", f"{node} is up, pid {node.process.pid}, " + (f"caught up at v{health['version']}" if
-                   health.get("ready") else "not caught up yet: it serves nothing until its leader is back"))
+                   health.get("ready") else "not caught up: it serves nothing yet"))
 
     def stop_node(self, node):
         processes.stop(node.process)
@@ -134,9 +134,9 @@ class Coordinator:
         """Send a write to the leader with quorum W; remember its version once acknowledged."""
         alive = [follower for follower in self.followers if follower.up]
         if not self.leader.up:
-            return self.refuse(503, f"write {key}: the leader is down; no write is accepted until it is back up")
+            return self.refuse(503, f"write {key}: the leader is down: no writes until it is up")
         if len(alive) < self.write_quorum:
-            return self.refuse(503, f"write {key}: W = {self.write_quorum} follower acks required, "
+            return self.refuse(503, f"write {key}: W = {self.write_quorum} acks required, "
                                     f"only {len(alive)} followers up")
         started = time.monotonic()
         with self.percolation.writing():  # the acks show as they land
@@ -163,22 +163,22 @@ class Coordinator:
             if (node, status, reply) in fresh:
                 continue
             if status in (200, 404):
-                self.event("stale", f"{key}  {node} answered {self.describe(status, reply)}, older than the "
-                                    f"acknowledged v{self.freshness.version(key)}: not reported")
+                self.event("stale", f"{key}: {node.name} said {self.describe(status, reply)} < acked "
+                                    f"v{self.freshness.version(key)}: not reported", {"key": key, "node": node.name})
             elif node.up:
-                self.event("missed", f"{key}  {node} did not answer: {reply.get('error', status)}")
+                self.event("missed", f"{key}: {node.name} did not answer ({str(reply.get('error', status))[:28]})")
         if not fresh:
-            return self.refuse(503, f"read {key}: no replica that is up holds v{self.freshness.version(key)}, "
-                                    f"the newest acknowledged write")
+            return self.refuse(503, f"read {key}: no replica up holds v{self.freshness.version(key)}, "
+                                    f"the newest acked")
         node, status, reply = max(fresh, key=lambda answer: answer[2].get("version", 0))
-        self.event("read", f"{key}  {self.describe(status, reply)}  from {', '.join(str(n) for n, _, _ in fresh)} "
-                           f"(R = {self.read_quorum}) in {(time.monotonic() - started) * 1000:.0f} ms")
+        self.event("read", f"{key} = {self.describe(status, reply)} from {', '.join(n.name for n, _, _ in fresh)} "
+                           f"(R = {self.read_quorum}) {(time.monotonic() - started) * 1000:.0f} ms", {"key": key})
         return status, dict(reply, node="coordinator", served_by=[node.name for node, _, _ in fresh])
 
     @staticmethod
     def describe(status, reply):
         if status == 200:
-            return f"{json.dumps(reply['value'])} v{reply['version']}"
+            return f"{short(reply['value'])} v{reply['version']}"
         return "not found" if status == 404 else f"no answer ({reply.get('error', status)})"
 
     def keys(self):
@@ -221,9 +221,9 @@ def main():
     check(parser, args, [args.port, *range(args.base_port, args.base_port + args.followers + 1)])
     coordinator = STRATEGIES[args.replication](args.followers, args.write_quorum, args.read_quorum, args.base_port,
                                                args.delay, args.replication_delay, logs=args.logs)
-    run(parser, args, coordinator, CoordinatorHandler, f"{args.replication}: {coordinator.leader} replicates to "
-        f"{', '.join(map(str, coordinator.followers))}; coordinator API on http://{args.host}:{args.port}",
-        Prompt(coordinator, args.script))
+    run(parser, args, coordinator, CoordinatorHandler, f"{args.replication}, N = {args.followers}: leader "
+        f":{args.base_port}, followers :{args.base_port + 1} to :{args.base_port + args.followers}\n"
+        f"coordinator API and picture: http://{args.host}:{args.port}", Prompt(coordinator, args.script))
 
 
 def check(parser, args, ports):

@@ -12,12 +12,11 @@ import threading
 import time
 from collections import deque
 
-from labs.plumbing.colour import paint, word
+from labs.plumbing.colour import fit, paint, word
 from labs.plumbing.jsonhttp import send
 
 COLUMNS = f"{'node':<10} {'role':<8} {'port':>5} {'pid':>7} {'state':<5} {'keys':>6} {'version':>8} " \
           f"{'epoch':>5} {'writes':>6} {'reads':>6}"
-SHOW_EVENTS = 14
 CLEAR_LINE, HOME, CLEAR_BELOW = "\033[K", "\033[H", "\033[J"
 
 
@@ -30,8 +29,9 @@ class Events:
         self.show = show  # prints one line; None: events are kept for GET /status only
         self.events, self.ids, self.lock = deque(maxlen=self.KEEP), itertools.count(1), threading.Lock()
 
-    def add(self, kind, text):
-        event = {"id": next(self.ids), "time": time.strftime("%H:%M:%S"), "kind": kind, "text": text}
+    def add(self, kind, text, data=None):
+        """Keep one event and show its line; data: fields for drawings, like the browser view's (key, version)."""
+        event = {**(data or {}), "id": next(self.ids), "time": time.strftime("%H:%M:%S"), "kind": kind, "text": text}
         with self.lock:
             self.events.append(event)
         if self.show:
@@ -59,23 +59,22 @@ def quorum_line(status):
     """Whether every read quorum meets every write quorum, in words."""
     n, w, r = status["followers"], status["write_quorum"], status["read_quorum"]
     if r + w > n:
-        return f"R + W = {r} + {w} = {r + w} > N = {n}: every read asks a follower that holds the newest write"
-    return (f"R + W = {r} + {w} = {r + w} <= N = {n}: a read may miss the newest write; "
-            f"{status.get('stale_check', 'the coordinator')} catches stale replies and asks a fresh replica")
+        return f"R + W = {r} + {w} > N = {n}: every read meets a follower that holds the newest write"
+    return (f"R + W = {r} + {w} <= N = {n}: a read may miss the newest write: "
+            f"{status.get('stale_check', 'the coordinator')} asks on")
 
 
 def event_line(event):
     """One event: time, what happened (coloured, padded first so columns stay aligned), the details."""
-    kind = word(event["kind"], 10)
-    return f"{event['time']}  {kind}  {event['text']}"
+    return f"{event['time']} {word(event['kind'], 10)} {event['text']}"
 
 
 def frame(coordinator, status):
-    """One screen of the watch: heading, quorum, node table, newest events."""
-    return [f"coordinator {coordinator}   {time.strftime('%H:%M:%S')}   N = {status['followers']} followers, "
-            f"W = {status['write_quorum']}, R = {status['read_quorum']}, "
-            f"replication delay {status['replication_delay']} s", quorum_line(status), "", *table(status),
-            "", "events", *(event_line(event) for event in status["events"][-SHOW_EVENTS:])]
+    """One screen of the watch: heading, quorum, node table, then as many of the newest events as fit."""
+    fixed = [f"{time.strftime('%H:%M:%S')} coordinator :{coordinator.rpartition(':')[2]}  N = {status['followers']}, "
+             f"W = {status['write_quorum']}, R = {status['read_quorum']}, delay {status['replication_delay']} s",
+             quorum_line(status), "", *table(status), "", "events"]
+    return fit(fixed + [event_line(event) for event in status["events"]], keep=len(fixed))
 
 
 def watch(coordinator, every=0.5):
@@ -94,7 +93,7 @@ def watch(coordinator, every=0.5):
                 trouble = problem
             elif live:
                 trouble = None
-                print(HOME + "".join(line + CLEAR_LINE + "\n" for line in frame(coordinator, view)) + CLEAR_BELOW,
+                print(HOME + "\n".join(line + CLEAR_LINE for line in frame(coordinator, view)) + CLEAR_BELOW,
                       end="", flush=True)
             else:
                 trouble = None

@@ -12,7 +12,7 @@ from contextlib import contextmanager
 from labs.plumbing.jsonhttp import send
 
 POLL = 0.05  # seconds between two looks at the leader's log
-FOLLOW_FOR = 3.0  # seconds a write's acks are awaited after its answer; then "missed"
+FOLLOW_FOR = 3.0  # seconds a write's acks are awaited after its answer and the replication delays: then "missed"
 
 
 class Percolation:
@@ -45,8 +45,9 @@ class Percolation:
             self.answered[version] = time.monotonic()
         self.show(reply, reply["acks"], background=False)
         followers = self.coordinator.followers
-        self.coordinator.event("write", f"{describe(reply)} v{version}  acknowledged by {len(reply['acks'])} of "
-                                        f"{len(followers)} followers (W = {reply['quorum']}) in {seconds * 1000:.0f} ms")
+        self.coordinator.events.add("write", f"{describe(reply)} v{version} acked by {len(reply['acks'])} of "
+                                    f"{len(followers)} (W = {reply['quorum']}) in {seconds * 1000:.0f} ms",
+                                    {"key": reply["key"], "version": version})
 
     def show(self, entry, acks, background):
         for address, ms in sorted(acks.items(), key=lambda ack: ack[1]):
@@ -56,8 +57,10 @@ class Percolation:
                     continue
                 shown.add(address)
             node = self.coordinator.by_address(address)
-            self.coordinator.event("ack", f"{describe(entry)} v{entry['version']}  leader -> {node}  {ms} ms"
-                                          + (", in the background" if background else ""))
+            name = getattr(node, "name", node)
+            self.coordinator.events.add("ack", f"{describe(entry)} v{entry['version']} -> {name} {ms} ms"
+                                        + (" (background)" if background else ""),
+                                        {"key": entry["key"], "version": entry["version"], "follower": name})
 
     def watch(self):
         """Poll the leader's log and show new acks, until no write is in flight and every ack came or is late."""
@@ -80,16 +83,21 @@ class Percolation:
             if answered is None:  # still on its way
                 return
             late = up - set(entry["acks"])
-            if late and time.monotonic() - answered < FOLLOW_FOR:
+            if late and time.monotonic() - answered < FOLLOW_FOR + self.coordinator.replication_delay * len(up):
                 return
             for address in sorted(late):
-                self.coordinator.event("missed", f"{describe(entry)} v{entry['version']}  "
-                                                 f"{self.coordinator.by_address(address)} has not acked it yet: "
-                                                 "the leader keeps trying")
+                self.coordinator.event("missed", f"{describe(entry)} v{entry['version']}: "
+                                                 f"{self.coordinator.by_address(address)} has not acked yet")
             self.mark = entry["version"]
             self.answered.pop(entry["version"], None)
             self.shown.pop(entry["version"], None)
 
 
 def describe(entry):
-    return f"{entry['key']} deleted" if entry.get("deleted") else f"{entry['key']}={json.dumps(entry['value'])}"
+    return f"{entry['key']} deleted" if entry.get("deleted") else f"{entry['key']}={short(entry['value'])}"
+
+
+def short(value, width=20):
+    """A value as JSON, cut to width characters: event lines fit a terminal."""
+    text = json.dumps(value)
+    return text if len(text) <= width else text[:width - 3] + "..."

@@ -18,12 +18,19 @@ from labs.plumbing.colour import paint, print_line
 from labs.replication.api import CoordinatorServer
 from labs.replication.display import quorum_line, table
 
+try:
+    import readline  # line editing and history at the prompt, and what was typed so far
+except ImportError:  # Windows: the console edits lines itself
+    readline = None
+
+
 class Prompt(cmd.Cmd):
     """One do_<command> method per command; `help` lists their docstrings."""
 
     PROMPT = "replication> "
 
-    intro = "commands: put KEY VALUE, get KEY, down NODE, up NODE, status, quorum W R, wait SECONDS, help, quit"
+    intro = "commands: put KEY VALUE, get KEY, down NODE, up NODE, status, quorum W R,\n" \
+            "          wait SECONDS, help, quit"
 
     def __init__(self, coordinator, script=None):
         super().__init__(stdin=script or sys.stdin)
@@ -36,9 +43,11 @@ class Prompt(cmd.Cmd):
                 os.system("")  # lets the classic Windows console understand the ANSI code show() uses
 
     def show(self, line):
-        """An event line; one from the background while you type goes above a fresh prompt."""
+        """An event line; one that arrives while you type goes above a fresh prompt, with what you typed
+        so far (where the readline module exists: Linux, macOS)."""
         if self.typing:
-            print(f"\r{line}\033[K\n{self.prompt}", end="", flush=True)
+            typed = readline.get_line_buffer() if readline else ""
+            print(f"\r{line}\033[K\n{self.prompt}{typed}", end="", flush=True)
         else:
             print_line(line)
 

@@ -24,9 +24,9 @@ from labs.scalability.visualize_load_balance import bar_chart  # noqa: E402
 NODES = ["127.0.0.1:8001", "127.0.0.1:8002", "127.0.0.1:8003"]
 CLIENT_ID = f"client-{os.getpid()}"  # two terminals are two clients to a rate limiter
 
-def run(requests, concurrency, balancer, rate=0, client_id=CLIENT_ID):
+def run(requests, concurrency, balancer, rate=0, client_id=CLIENT_ID, quiet=False):
     """Send requests from concurrency threads, each at most rate/s (0: no limit), to the nodes balancer picks;
-    returns one (node that answered, status, seconds) per request."""
+    print a line per request unless quiet; returns one (node that answered, status, seconds) per request."""
     results, lock = [], threading.Lock()
     counter = iter(range(requests))
     balanced_send = measured_by(balancer)(send)  # the middleware: balancer learns each node's latency and load
@@ -44,8 +44,9 @@ def run(requests, concurrency, balancer, rate=0, client_id=CLIENT_ID):
             node = reply.get("node", node)  # through a --load-balance front: the backend that served it
             with lock:
                 results.append((node, status, seconds))
-                print(f"{count:5}  {node:<21} {paint(str(status), 'green' if 200 <= status < 300 else 'red')}  "
-                      f"{seconds * 1000:6.0f} ms  {reply.get('error', '')}\n", end="", flush=True)  # one write
+                if not quiet:
+                    print(f"{count:5} {node:<15} {paint(str(status), 'green' if 200 <= status < 300 else 'red')} "
+                          f"{seconds * 1000:5.0f} ms  {reply.get('error', '')[:42]}\n", end="", flush=True)  # one write
             if rate:
                 time.sleep(max(0.0, start + 1 / rate - time.monotonic()))
 

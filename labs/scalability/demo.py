@@ -7,6 +7,7 @@ Prints each client command, its requests and chart (the node logs stay quiet); s
     python labs/scalability/demo.py
 """
 import sys
+import textwrap
 import time
 from pathlib import Path
 
@@ -30,7 +31,8 @@ def start_node(children, port, *args):
 
 def client(*args, wait=True):
     """Run client.py in this terminal, as a student would, showing the command first."""
-    print(paint(f"\n$ python labs/scalability/client.py {' '.join(args)}", "bold"), flush=True)
+    command = textwrap.wrap(f"$ python labs/scalability/client.py {' '.join(args)}", 76, subsequent_indent="    ")
+    print(paint("\n" + " \\\n".join(command), "bold"), flush=True)
     child = processes.start(HERE / "client.py", *args, quiet=False)
     if wait:
         child.wait()
@@ -51,8 +53,8 @@ def load_balancing(children):
 
 def rate_limiting(children):
     """Step d: a polite client and a bombarding one share a rate-limited node."""
-    print(paint("\nd. node 8001 allows each client 5 requests per second: a polite client (1 request per second) "
-                "and a bombarding one (10 threads) at the same time", "bold"), flush=True)
+    print(paint("\nd. node 8001 allows each client 5 requests per second: a polite client\n"
+                "   (1 request per second) and a bombarding one (10 threads) at the same time", "bold"), flush=True)
     start_node(children, 8001, "--rate-limit", "fixed-window", "--limit", "5", "--window", "1")
     polite = client("--requests", "4", "--concurrency", "1", "--rate", "1", "--nodes", "8001",
                     "--client-id", "polite", wait=False)

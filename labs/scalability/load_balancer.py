@@ -2,7 +2,8 @@
 
 STRATEGIES maps the --strategy / --load-balance names to classes. A strategy learns from
 each request through started() and finished(); measured_by() is the middleware that calls
-them around send(node, ...) in the client, and @load_balancer turns node.py into a front.
+them around send(node, ...) in the client, and @load_balancer turns node.py into a front,
+which shows what each backend got: GET /status (a Tally), and GET / draws it in a browser.
 
     python labs/scalability/client.py --strategy least-response-time --nodes 8001,8002,8003
 """
@@ -13,12 +14,15 @@ import threading
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
 
 DECAY = 0.3  # weight of the newest latency in a node's average: higher forgets the past faster
 UNTRIED_BUSY = 10.0  # score of a node still waiting for its first answer: wait for it, do not pile on
 NO_ANSWER = 60.0  # seconds a request without an answer counts as: a dead node looks slowest, not fastest
 HOP_HEADERS = {"host", "connection", "content-length", "keep-alive", "transfer-encoding", "date", "server",
                "content-type"}  # headers that describe one connection, not the request: never passed on
+
+VIEW = Path(__file__).with_name("view.html")  # the front's bar chart, for a projector
 
 # Our nodes are on this machine: never send these requests through an HTTP proxy.
 opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
@@ -123,20 +127,59 @@ def forward(node, handler, data):
     return status, reply, {name: value for name, value in reply_headers.items() if name.lower() not in HOP_HEADERS}
 
 
+class Tally:
+    """What each backend of a front got: answers, 429s among them, no answers, in flight, latency."""
+
+    def __init__(self):
+        self.rows, self.lock = {}, threading.Lock()
+
+    def row(self, node):
+        return self.rows.setdefault(node, {"node": node, "served": 0, "rejected": 0, "no_answer": 0,
+                                           "in_flight": 0, "latency_ms": None})
+
+    def started(self, node):
+        with self.lock:
+            self.row(node)["in_flight"] += 1
+        return time.monotonic()
+
+    def finished(self, node, started, status):
+        ms = (time.monotonic() - started) * 1000
+        with self.lock:
+            row = self.row(node)
+            row["in_flight"] -= 1
+            row["no_answer" if status == 0 else "rejected" if status == 429 else "served"] += 1
+            old = row["latency_ms"] if row["latency_ms"] is not None else ms  # a moving average, as DECAY says
+            row["latency_ms"] = round(old + DECAY * (ms - old))
+
+    def status(self, balancer):
+        """GET /status on a front: its strategy and one row per backend."""
+        name = next((name for name, kind in STRATEGIES.items() if type(balancer) is kind), type(balancer).__name__)
+        with self.lock:
+            return {"strategy": name, "backends": [dict(self.row(node)) for node in list(balancer.nodes)]}
+
+
 def load_balancer(handle):
-    """Decorator for a handler method: with server.balancer set, forward the request to a backend instead."""
+    """Decorator for a handler method: with server.balancer set, forward the request to a backend instead.
+    The front also shows itself: GET / is a page for a browser, GET /status the Tally it draws."""
+    tally = Tally()  # one front per process
     @functools.wraps(handle)
     def wrapper(handler):
         balancer = handler.server.balancer
         if balancer is None:
             return handle(handler)
+        if (handler.command, handler.path.partition("?")[0]) == ("GET", "/"):
+            return handler.send_file(VIEW, "text/html; charset=utf-8")
+        if (handler.command, handler.path) == ("GET", "/status"):
+            return handler.send_json(200, tally.status(balancer), log=False)  # polled: no line each time
         data = handler.read_body()  # all of it, within a deadline, before any backend is bothered
         reply = {"error": "the list of backends is empty"}
         for _ in range(len(balancer.nodes)):  # a backend that gives no answer is skipped for the next one
             node = balancer.pick()
+            started = tally.started(node)
             status, reply, headers = measured_by(balancer)(forward)(node, handler, data)
+            tally.finished(node, started, status)
             if status != 0:
-                handler.note = f"{handler.note} -> {node}".lstrip()  # after ACCEPT, when rate limited too
+                handler.note = f"{handler.note} -> :{node.rpartition(':')[2]}".lstrip()  # after ACCEPT, if limited
                 return handler.send_json(status, reply, headers)
         handler.send_json(502, {"error": f"no backend answered; last: {reply['error']}"})
     return wrapper

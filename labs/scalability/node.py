@@ -127,7 +127,7 @@ class Handler(JsonHandler):
     def log_line(self, status):
         ms = (time.monotonic() - self.start) * 1000
         server = self.server
-        print(f"{time.strftime('%H:%M:%S')} {self.command:<6} {self.path[:18]:<18} {status} {ms:5.0f} ms "
+        print(f"{time.strftime('%H:%M:%S')} {self.command:<6} {self.path[:14]:<14} {status} {ms:5.0f}ms "
               f"a{server.active} w{server.waiting} {self.note}".rstrip() + "\n",
               end="", flush=True)  # one write: lines from parallel requests never run into each other
 

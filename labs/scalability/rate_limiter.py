@@ -85,13 +85,13 @@ def rate_limited(handle):
         client = client_id(handler)
         allowed, remaining, reset = limiter.allow(client)
         if allowed:
-            handler.note = f"{paint('ACCEPT    ', 'green')} {client}"
+            handler.note = f"{paint('ACCEPT', 'green')} {client[:12]}"
             return handle(handler)
-        handler.note = f"{paint('REJECT 429', 'red')} {client}"
+        handler.note = f"{paint('REJECT', 'red')} {client[:12]}"
         seconds = max(1, math.ceil(reset))  # whole seconds, and never "retry in 0 s"
         drain(handler)
-        handler.send_json(429, {"error": f"rate limit: {limiter.limit} requests per {limiter.window:g} s "
-                                         f"for {client}; retry in {seconds} s"},
+        handler.send_json(429, {"error": f"limit {limiter.limit} per {limiter.window:g} s for {client}: "
+                                         f"retry in {seconds} s"},
                           {"Retry-After": str(seconds),
                            "RateLimit-Policy": f'"{limiter.name}";q={limiter.limit};w={limiter.window:g}',
                            "RateLimit": f'"{limiter.name}";r={remaining};t={seconds}'})
