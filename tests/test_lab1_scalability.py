@@ -37,6 +37,20 @@ class RoundRobinTest(unittest.TestCase):
 
 
 class LeastResponseTimeTest(unittest.TestCase):
+    def test_learns_how_many_a_node_takes_at_once_without_slowing_down(self):
+        balancer = LeastResponseTime(["big", "small"])
+        balancer.finished("big", 0.1, balancer.started("big"))
+        balancer.finished("small", 0.2, balancer.started("small"))
+        at_once = [balancer.started("big") for _ in range(4)]  # four at once, all answered at full speed
+        for count in at_once:
+            balancer.finished("big", 0.1, count)
+        self.assertEqual((balancer.capacity["big"], round(balancer.latency["big"], 3)), (4, 0.1))
+        balancer.finished("small", 0.6, balancer.started("small") + 2)  # it queued, with 3 in flight
+        self.assertEqual(balancer.capacity["small"], 1)
+        for _ in range(3):
+            balancer.started("big")
+        self.assertEqual(balancer.pick(), "big")  # 3 in flight of 4: room left, so only its latency counts
+
     def test_tries_every_new_node_first(self):
         balancer = LeastResponseTime(["a", "b", "c"])
         picked = []
@@ -313,7 +327,7 @@ class BenchTest(unittest.TestCase):
 
     def bench(self):
         port = free_block(3)
-        process = start(self, BENCH, "--port", port, "--requests", 1_000_000, "--delay", 0.01)
+        process = start(self, BENCH, "--port", port, "--seconds", 100_000, "--delay", 0.01)
         ports = range(port, port + 3)
         wait_until(lambda: any((http("GET", f"http://127.0.0.1:{p}/health")[1] or {}).get("active") for p in ports),
                    10, "the nodes up and the client's requests under way")

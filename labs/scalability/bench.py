@@ -1,13 +1,13 @@
-"""Benchmark: the same load through each load balancing strategy, on unequal nodes.
+"""Benchmark: the same load through each load balancing strategy, on unequal nodes; a front's cost.
 
-Starts nodes with 1, 2 and 4 workers (the same --delay), sends the same requests from
-12 client threads through each strategy, and prints throughput and p95 for each, the
-ratio to round robin and the share of the cluster's ideal capacity (workers / delay).
-Then a rate-limited node's memory as 100,000 different clients come and go.
+Lab 1. For nodes with 1, 2, 4 (and 8) workers and 12 or 20 client threads: throughput and p95
+of each strategy, beside the ideal (the workers the threads can keep busy / delay). Then what a
+front adds to a request, and a rate-limited node's memory as 100,000 different clients come and go.
 
     python labs/scalability/bench.py
 """
 import argparse
+import statistics
 import sys
 import threading
 import time
@@ -20,7 +20,50 @@ from labs.scalability.client import percentile, run  # noqa: E402
 from labs.scalability.demo import start_node  # noqa: E402
 from labs.scalability.load_balancer import STRATEGIES  # noqa: E402
 
-WORKERS = [1, 2, 4]  # heterogeneous compute: one small, one medium, one big node
+CONFIGS = [((1, 2, 4), 12), ((1, 2, 4, 8), 12), ((1, 2, 4, 8), 20)]  # workers per node, client threads
+
+
+def strategies(first_port, workers, threads, delay, seconds):
+    """One line per strategy: the same requests (about `seconds` of ideal work) through each."""
+    children, nodes = [], [f"127.0.0.1:{first_port + i}" for i in range(len(workers))]
+    ideal = min(sum(workers), threads) / delay
+    try:
+        for i, count in enumerate(workers):
+            start_node(children, first_port + i, "--workers", count, "--delay", delay)
+        print(f"\nnodes with {'/'.join(map(str, workers))} workers, {threads} threads: ideal {ideal:.0f} requests/s")
+        for name, strategy in STRATEGIES.items():
+            started = time.monotonic()
+            results = run(int(ideal * seconds), threads, strategy(nodes), quiet=True)
+            failed = sum(1 for _, status, _ in results if not 200 <= status < 300)
+            throughput = (len(results) - failed) / (time.monotonic() - started)  # failures are no throughput
+            p95 = percentile([seconds for _, _, seconds in results], 0.95) * 1000
+            print(f"  {name:<20} {throughput:6.1f} requests/s  p95 {p95:5.0f} ms  {throughput / ideal:4.0%} of ideal"
+                  + (f"  {failed} failed" if failed else ""), flush=True)
+    finally:
+        for child in children:
+            processes.stop(child)
+
+
+def front_cost(first_port, requests=400):
+    """p50 and p99 of sequential requests to a node without work, directly and through a front."""
+    children, node, front = [], f"127.0.0.1:{first_port}", f"127.0.0.1:{first_port + 1}"
+    try:
+        start_node(children, first_port, "--delay", 0)
+        start_node(children, first_port + 1, "--load-balance", "round-robin", "--backends", node)
+        times = {}
+        for target in (node, front):
+            latencies = []
+            for count in range(requests):
+                started = time.monotonic()
+                send(target, "PUT", f"/kv/key-{count % 10}", {"value": count})
+                latencies.append((time.monotonic() - started) * 1000)
+            times[target] = (statistics.median(latencies), percentile(latencies, 0.99))
+        (direct, direct99), (through, through99) = times[node], times[front]
+        print(f"\na front, one request at a time, no work: p50 {direct:.2f} ms direct, {through:.2f} ms through it"
+              f"\n(+{through - direct:.2f} ms); p99 {direct99:.2f} ms and {through99:.2f} ms", flush=True)
+    finally:
+        for child in children:
+            processes.stop(child)
 
 
 def memory(port, clients):
@@ -50,41 +93,22 @@ def memory(port, clients):
 
 def main():
     parser = argparse.ArgumentParser(
-        description="Compare load balancing strategies on nodes with 1, 2 and 4 workers.",
+        description="Compare load balancing strategies on unequal nodes; a front's cost; a limiter's memory.",
         epilog="example: python labs/scalability/bench.py", formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--port", type=port, default=18501, help="port of the first node (default 18501)")
     parser.add_argument("--delay", type=float, default=0.1, help="seconds of work per request (default 0.1)")
-    parser.add_argument("--requests", type=int, default=420, help="requests per strategy (default 420)")
-    parser.add_argument("--concurrency", type=int, default=12, help="client threads (default 12)")
+    parser.add_argument("--seconds", type=float, default=5, help="ideal seconds of work per run (default 5)")
     parser.add_argument("--clients", type=int, default=100_000,
                         help="client ids sent to a rate-limited node to measure its memory (default 100000; 0: skip)")
     args = parser.parse_args()
-    if args.delay <= 0 or args.requests < 1 or args.concurrency < 1:
-        parser.error("--delay must be more than 0, --requests and --concurrency at least 1")
-    nodes = [f"127.0.0.1:{args.port + i}" for i in range(len(WORKERS))]
-    children = []
-    try:
-        for i, workers in enumerate(WORKERS):
-            start_node(children, args.port + i, "--workers", workers, "--delay", args.delay)
-        ideal = sum(WORKERS) / args.delay
-        print(f"nodes with {WORKERS} workers, {args.delay} s per request; {args.requests} requests from "
-              f"{args.concurrency} threads; ideal capacity {ideal:.0f} requests/s\n")
-        print(f"{'strategy':<22} {'requests/s':>10} {'p95 ms':>8} {'x round-robin':>14} {'of ideal':>9}")
-        baseline = None
-        for name, strategy in STRATEGIES.items():
-            start = time.monotonic()
-            results = run(args.requests, args.concurrency, strategy(nodes), quiet=True)
-            failed = sum(1 for _, status, _ in results if not 200 <= status < 300)
-            throughput = (len(results) - failed) / (time.monotonic() - start)  # failed requests are no throughput
-            baseline = baseline or throughput
-            p95 = percentile([seconds for _, _, seconds in results], 0.95) * 1000
-            print(f"{name:<22} {throughput:>10.1f} {p95:>8.0f} {throughput / baseline:>13.2f}x "
-                  f"{throughput / ideal:>8.0%}" + (f"  {failed} failed" if failed else ""), flush=True)
-    finally:
-        for child in children:
-            processes.stop(child)
+    if args.delay <= 0 or args.seconds <= 0 or args.clients < 0:
+        parser.error("--delay and --seconds must be more than 0, --clients not negative")
+    print(f"{args.delay} s of work per request; each run sends what the nodes could serve in {args.seconds:g} s")
+    for workers, threads in CONFIGS:
+        strategies(args.port, workers, threads, args.delay, args.seconds)
+    front_cost(args.port)
     if args.clients:
-        sizes = memory(args.port + len(WORKERS), args.clients)
+        sizes = memory(args.port, args.clients)
         print(f"\na rate-limited node's memory as {args.clients:,} client ids send one request each:\n"
               + (" -> ".join(f"{size:.1f} MB" for size in sizes) + " (at the start, after half, after all)"
                  if None not in sizes else "not measured here (no ps command)"))

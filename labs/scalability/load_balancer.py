@@ -12,20 +12,16 @@ import http.client
 import json
 import threading
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 DECAY = 0.3  # weight of the newest latency in a node's average: higher forgets the past faster
 UNTRIED_BUSY = 10.0  # score of a node still waiting for its first answer: wait for it, do not pile on
+SLOWER = 1.5  # a request this many times slower than a node's fastest was queued: the node was full
 NO_ANSWER = 60.0  # seconds a request without an answer counts as: a dead node looks slowest, not fastest
 HOP_HEADERS = {"host", "connection", "content-length", "keep-alive", "transfer-encoding", "date", "server",
                "content-type"}  # headers that describe one connection, not the request: never passed on
 
 VIEW = Path(__file__).with_name("view.html")  # the front's bar chart, for a projector
-
-# Our nodes are on this machine: never send these requests through an HTTP proxy.
-opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
 
 class Strategy:
@@ -39,10 +35,10 @@ class Strategy:
         raise NotImplementedError
 
     def started(self, node):
-        """A request to node is on its way."""
+        """A request to node is on its way; returns how many are in flight to it now, this one included."""
 
-    def finished(self, node, seconds):
-        """A request to node took seconds."""
+    def finished(self, node, seconds, at_once=None):
+        """A request to node took seconds; at_once is what started() returned for it."""
 
 
 class RoundRobin(Strategy):
@@ -60,33 +56,45 @@ class RoundRobin(Strategy):
 
 
 class LeastResponseTime(Strategy):
-    """The node with the lowest latency x (requests in flight + 1): fast and not busy ("peak EWMA")."""
+    """The node that would answer soonest: its latency, times how busy it is. Busy means requests in flight + 1
+    over the most it has answered at once without slowing down (its capacity, learned: a node with 4 workers
+    takes 4 at once at full speed). A node with room left scores just its latency."""
 
     def __init__(self, nodes):
         super().__init__(nodes)
         self.latency = {}  # node -> moving average of its recent response times, in seconds
+        self.fastest = {}  # node -> its fastest response time: what "without slowing down" is measured against
+        self.capacity = {}  # node -> the most requests it answered at once without slowing down
         self.active = {}  # node -> our requests in flight to it
 
     def score(self, node):
         active = self.active.get(node, 0)
         if node not in self.latency:
             return 0.0 if active == 0 else UNTRIED_BUSY + active  # try every new node once, first
-        return self.latency[node] * (active + 1)
+        return self.latency[node] * max(1.0, (active + 1) / self.capacity[node])
 
     def pick(self):
         with self.lock:
             nodes = list(self.nodes)
             for gone in set(self.latency) - set(nodes):
                 del self.latency[gone]  # a node that comes back later is measured afresh
-            return min(nodes, key=self.score)
+            return min(nodes, key=lambda node: (self.score(node), self.active.get(node, 0)))
 
     def started(self, node):
         with self.lock:
             self.active[node] = self.active.get(node, 0) + 1
+            return self.active[node]
 
-    def finished(self, node, seconds):
+    def finished(self, node, seconds, at_once=1):
         with self.lock:
             self.active[node] -= 1
+            self.fastest[node] = min(seconds, self.fastest.get(node, seconds))
+            capacity = self.capacity.get(node, 1)
+            if seconds <= SLOWER * self.fastest[node]:  # answered at full speed with at_once in flight
+                self.capacity[node] = max(capacity, at_once)
+            else:  # it queued: it cannot take at_once at a time
+                self.capacity[node] = max(1, min(capacity, at_once - 1))
+            seconds *= min(1.0, self.capacity[node] / at_once)  # waiting in its queue is not its latency
             old = self.latency.get(node, seconds)
             self.latency[node] = old + DECAY * (seconds - old)
 
@@ -99,10 +107,10 @@ def measured_by(strategy):
     def decorate(send):
         @functools.wraps(send)
         def measured(node, *args, **kwargs):
-            strategy.started(node)
+            at_once = strategy.started(node)
             start = time.monotonic()
             result = send(node, *args, **kwargs)
-            strategy.finished(node, time.monotonic() - start if result[0] != 0 else NO_ANSWER)
+            strategy.finished(node, time.monotonic() - start if result[0] != 0 else NO_ANSWER, at_once)
             return result
         return measured
     return decorate
@@ -111,15 +119,17 @@ def measured_by(strategy):
 def forward(node, handler, data):
     """Pass handler's request (body: data) to node; returns (status, reply as a dict, headers to pass back)."""
     headers = {name: value for name, value in handler.headers.items() if name.lower() not in HOP_HEADERS}
-    request = urllib.request.Request(f"http://{node}{handler.path}", data=data or None, method=handler.command,
-                                     headers={**headers, "Content-Type": "application/json"})
+    host, _, port = node.rpartition(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=30)  # one plain connection: no proxy, no frills
     try:
-        with opener.open(request, timeout=30) as response:
-            status, raw, reply_headers = response.status, response.read(), response.headers
-    except urllib.error.HTTPError as error:
-        status, raw, reply_headers = error.code, error.read(), error.headers
+        connection.request(handler.command, handler.path, body=data or None,
+                           headers={**headers, "Content-Type": "application/json"})
+        response = connection.getresponse()
+        status, raw, reply_headers = response.status, response.read(), response.headers
     except (OSError, http.client.HTTPException) as error:
         return 0, {"error": f"{node}: {error}"}, {}  # 0: no HTTP answer at all (refused, timed out, garbled)
+    finally:
+        connection.close()
     try:
         reply = json.loads(raw or b"{}")
     except ValueError:
