@@ -34,32 +34,9 @@ STEPS = ["detection", "spawn", "catch-up", "total"]
 PORTS_PER_SIZE = 20  # each size gets a fresh store on fresh ports: nothing left over from the one before
 
 
-def ports(port, followers):
-    """API, gateway, registry, leader, followers, and the replacement's port."""
-    return range(port, port + 3 + 1 + followers + 1)
-
-
-def start_store(port, args, logs):
-    """The coordinator, its prompt on a pipe; ports: API, gateway, registry, then leader and followers."""
-    return subprocess.Popen([sys.executable, "-u", str(COORDINATOR), "--followers", str(args.followers),
-                             "--write-quorum", "1", "--delay", "0", "--replication-delay", "0",
-                             "--heartbeat-interval", str(args.heartbeat_interval), "--dead-after", str(args.dead_after),
-                             "--port", str(port), "--gateway-port", str(port + 1), "--registry-port", str(port + 2),
-                             "--base-port", str(port + 3), "--logs", logs],
-                            stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
-
-
 def type_in(store, command):
     store.stdin.write(command + "\n")
     store.stdin.flush()
-
-
-def wait_ready(store, gateway):
-    """Wait until the gateway, started last, answers; stop if the coordinator ended (its error is above)."""
-    while send(gateway, "GET", "/health")[0] != 200 and store.poll() is None:
-        time.sleep(0.05)
-    if store.poll() is not None:
-        raise SystemExit("the kvstore did not start: see the coordinator's message above")
 
 
 def load(gateway, keys):
@@ -75,7 +52,7 @@ def step_of(event):
         return "detection"
     if event["kind"] == "caught-up":
         return "catch-up"
-    if event["kind"] == "up" and "serves reads now" in event["text"]:
+    if event["kind"] == "up" and "serves reads" in event["text"]:
         return "total"
     return "failed" if event["kind"] == "refused" else None
 
@@ -108,11 +85,20 @@ def repair(coordinator, store, timeout):
 
 @contextlib.contextmanager
 def running_store(port, args):
-    """A whole store on ports from port (API, gateway, registry, nodes); quit at its prompt afterwards."""
-    logs = tempfile.mkdtemp(prefix="kvstore-bench-")
-    store, gateway = start_store(port, args, logs), f"127.0.0.1:{port + 1}"
+    """A whole store, its prompt on a pipe, on ports from port: API, gateway, registry, then leader and followers;
+    ready once the gateway, started last, answers. Quit at its prompt afterwards."""
+    logs, gateway = tempfile.mkdtemp(prefix="kvstore-bench-"), f"127.0.0.1:{port + 1}"
+    store = subprocess.Popen([sys.executable, "-u", str(COORDINATOR), "--followers", str(args.followers),
+                              "--write-quorum", "1", "--delay", "0", "--replication-delay", "0",
+                              "--heartbeat-interval", str(args.heartbeat_interval), "--dead-after", str(args.dead_after),
+                              "--port", str(port), "--gateway-port", str(port + 1), "--registry-port", str(port + 2),
+                              "--base-port", str(port + 3), "--logs", logs],
+                             stdin=subprocess.PIPE, stdout=subprocess.DEVNULL, text=True)
     try:
-        wait_ready(store, gateway)
+        while send(gateway, "GET", "/health")[0] != 200:
+            if store.poll() is not None:
+                raise SystemExit("the kvstore did not start: see the coordinator's message above")
+            time.sleep(0.05)
         yield store, gateway, f"127.0.0.1:{port}"
     finally:
         with contextlib.suppress(OSError):  # quit at the prompt: the coordinator stops its children
@@ -169,6 +155,27 @@ def failover(port, args):
         return resumed and resumed - killed, sum(1 for at in refused if at > killed), len(lost)
 
 
+def gateway_cost(port, args, count=300):
+    """What the gateway adds: p50/p99 of sequential reads through it and from a follower directly; writes/s from
+    4 threads through it and to the leader directly."""
+    with running_store(port, args) as (_, gateway, _):
+        leader, follower = f"127.0.0.1:{port + 3}", f"127.0.0.1:{port + 4}"
+        send(gateway, "PUT", "/kv/k", {"value": 1})
+        for target, name in ((follower, "a follower"), (gateway, "the gateway")):
+            times = []
+            for _ in range(count):
+                started = time.monotonic()
+                send(target, "GET", "/kv/k")
+                times.append((time.monotonic() - started) * 1000)
+            times.sort()
+            print(f"reads from {name:<12} p50 {times[count // 2]:5.2f} ms, p99 {times[count * 99 // 100]:5.2f} ms")
+        for target, name in ((leader, "the leader"), (gateway, "the gateway")):
+            started = time.monotonic()
+            results = run(count * 2, 4, STRATEGIES["round-robin"]([target]), client_id="bench", quiet=True)
+            ok = sum(1 for _, status, _ in results if status in (200, 201))
+            print(f"writes to {name:<13} {ok / (time.monotonic() - started):5.0f} writes/s (4 threads, W = 1)")
+
+
 def row(keys, result):
     """One line: seconds after the kill for each step, the coordinator's own catch-up time, what it holds."""
     steps = " ".join(f"{result[step]:>8.2f} s" if step in result else f"{'-':>10}" for step in STEPS)
@@ -202,8 +209,9 @@ def main():
     if not 2 <= args.followers <= 15 or not sizes or min(sizes) < 1 or args.dead_after <= 2 * args.heartbeat_interval:
         parser.exit(2, "need 2 <= --followers <= 15 (follower2 is killed), sizes >= 1 and --dead-after > 2 heartbeat "
                        "intervals\n")
-    taken = [number for store in range(len(sizes) + 1)
-             for number in ports(args.port + PORTS_PER_SIZE * store, args.followers) if not processes.port_free(number)]
+    taken = [number for store in range(len(sizes) + 2)
+             for number in range(args.port + PORTS_PER_SIZE * store, args.port + PORTS_PER_SIZE * store + args.followers + 5)
+             if not processes.port_free(number)]  # API, gateway, registry, leader, followers, a replacement
     if taken:
         parser.exit(2, f"port {taken[0]} is in use (another kvstore?): choose another --port\n")
     print(f"N = {args.followers} followers, W = 1, no delays; a heartbeat every {args.heartbeat_interval} s, "
@@ -227,6 +235,8 @@ def main():
     print(f"target: catch-up of {big:,} keys under 1 s: "
           f"{'met' if ms and int(ms.group(1)) < 1000 and results[big]['holds'] == big else 'MISSED'}"
           f"{f' ({ms.group(1)} ms)' if ms else ''}")
+    print()
+    gateway_cost(args.port + PORTS_PER_SIZE * (len(sizes) + 1), args)
     resumed, refused, lost = failover(args.port + PORTS_PER_SIZE * len(sizes), args)
     bound = args.dead_after + 1
     print(f"\nkill leader under 4 writers: the new leader acknowledged a write "
