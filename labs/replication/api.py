@@ -1,5 +1,5 @@
 """The coordinator's HTTP API: the /kv API of a node, plus GET /status for the live watch and
-GET / for the picture in a browser (view.html, which polls /status).
+GET / for the picture in a browser (labs/plumbing/cluster.html, which polls /status).
 
 Lab 2. Lab 1's client and curl drive the coordinator as if it were one node; behind it, writes
 go through the leader with quorum W and reads to R followers.
@@ -13,7 +13,7 @@ from urllib.parse import parse_qs, urlsplit
 from labs.plumbing.jsonhttp import BadRequest, JsonHandler, JsonServer, decode_key
 from labs.scalability.node import parse_value
 
-VIEW = Path(__file__).with_name("view.html")  # the cluster as a picture, for a projector
+VIEW = Path(__file__).parents[1] / "plumbing" / "cluster.html"  # the cluster as a picture, for a projector
 
 
 class CoordinatorHandler(JsonHandler):

@@ -1,6 +1,6 @@
 """The freshness rule: no read returns a value older than the newest acknowledged write of its key.
 
-Lab 2. Whoever sends the writes (the coordinator; in lab 3 the gateway) remembers each key's
+Lab 2. Whoever sends the writes (here the coordinator) remembers each key's
 newest acknowledged version. quorum_read() asks R replicas at once; an answer below that version
 is stale and never reported: the other replicas (the leader last) are asked, one by one.
 """

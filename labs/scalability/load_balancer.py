@@ -21,7 +21,7 @@ NO_ANSWER = 60.0  # seconds a request without an answer counts as: a dead node l
 HOP_HEADERS = {"host", "connection", "content-length", "keep-alive", "transfer-encoding", "date", "server",
                "content-type"}  # headers that describe one connection, not the request: never passed on
 
-VIEW = Path(__file__).with_name("view.html")  # the front's bar chart, for a projector
+VIEW = Path(__file__).parents[1] / "plumbing" / "front.html"  # the front's bar chart, for a projector
 
 
 class Strategy:
