@@ -100,7 +100,7 @@ class WrongAttemptTest(unittest.TestCase):
         output = self.attempt(["current = int(now // self.window)", "_, count = self.counts.get(client, (current, 0))",
                                "allowed = count < self.limit", "count += allowed",
                                "self.counts[client] = (current, count)"])
-        self.assertIn("FAIL  starts counting from zero in the next window", output)
+        self.assertIn("FAIL  counts from zero in the next window", output)
         self.assertIn("must start again from 0", output)
 
     def test_a_count_per_process_instead_of_per_client(self):

@@ -29,7 +29,7 @@ def alive_while_heartbeats_come():
 
 
 def suspect_from_suspect_after():
-    """suspect from exactly suspect_after seconds of silence: it may only be slow"""
+    """suspect from exactly suspect_after: it may only be slow"""
     return expect([(1.0, "suspect"), (1.5, "suspect"), (1.99, "suspect")])
 
 
@@ -39,7 +39,7 @@ def dead_from_dead_after():
 
 
 def only_the_three_words():
-    """answers only "alive", "suspect" or "dead": the coordinator acts on these words"""
+    """answers only the words "alive", "suspect" or "dead" """
     got = {Registry.state_after(THRESHOLDS, silence / 10) for silence in range(0, 40)}
     if not got <= {"alive", "suspect", "dead"}:
         return f"expected only alive, suspect and dead, got {sorted(map(repr, got))}"

@@ -41,12 +41,12 @@ class Check:
             if status not in (200, 201):
                 with self.lock:
                     self.refused += 1
-                time.sleep(0.05)  # the store is repairing itself: do not hammer it meanwhile
+                time.sleep(1 if status == 429 else 0.05)  # rate limited, or repairing: do not hammer it meanwhile
                 continue
             with self.lock:
                 self.acked[key] = (reply["version"], value)
                 self.writes += 1
-            status, read = send(self.gateway, "GET", f"/kv/{key}", timeout=10)
+            status, read = self.read(key)
             if status == 200 and read["version"] < reply["version"]:
                 with self.lock:
                     self.stale.append(f"{key}: read {read['value']} v{read['version']} right after "
@@ -55,13 +55,22 @@ class Check:
     def verify(self):
         """Read every key back: the value must be its last acknowledged write, or newer."""
         for key, (version, value) in sorted(self.acked.items()):
-            status, read = send(self.gateway, "GET", f"/kv/{key}", timeout=10)
+            status, read = self.read(key)
             if status != 200 or read["version"] < version:
                 self.lost.append(f"{key}: acknowledged {value} v{version}, "
                                  f"read back {read.get('value', read.get('error', status))}")
 
+    def read(self, key):
+        """GET key through the gateway; a rate limiter's 429 is waited out (up to 10 s): it is no answer."""
+        for _ in range(10):
+            status, reply = send(self.gateway, "GET", f"/kv/{key}", timeout=10)
+            if status != 429:
+                return status, reply
+            time.sleep(1)
+        return status, reply
+
     def report(self):
-        lines = [f"{self.writes} writes acknowledged, {self.refused} refused (503 while the store repairs itself)",
+        lines = [f"{self.writes} writes acknowledged, {self.refused} refused (503: repairing; 429: rate limited)",
                  verdict(len(self.lost), "acknowledged writes lost (the key reads older than its last ack)"),
                  verdict(len(self.stale), "stale reads (older than the write acknowledged just before)")]
         return lines + [f"  {example}" for example in (self.lost + self.stale)[:SHOW]]

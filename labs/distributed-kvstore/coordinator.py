@@ -14,7 +14,7 @@ from pathlib import Path
 from urllib.parse import quote
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root, for `import labs...`
-from labs.plumbing import flags, processes  # noqa: E402
+from labs.plumbing import exercises, flags, processes  # noqa: E402
 from labs.plumbing.jsonhttp import send  # noqa: E402
 from labs.replication.coordinator import Coordinator, check  # noqa: E402
 from labs.replication.percolation import short  # noqa: E402
@@ -137,8 +137,8 @@ class KVStore(Coordinator):
                 processes.stop(new.process) if new.process else None
                 self.nodes.remove(new)
                 return self.event("refused", f"one follower short: {error}")
-            self.event("caught-up", f"{new.name}: snapshot of {done['keys']} keys (v{done['snapshot_version']}) + "
-                                    f"{done['replayed']} writes, at v{done['version']} in {done['seconds'] * 1000:.0f} ms")
+            self.event("caught-up", f"{new.name}: snapshot {done['keys']} keys (v{done['snapshot_version']}) + "
+                                    f"{done['replayed']} writes = v{done['version']}, {done['seconds'] * 1000:.0f} ms")
             self.register(new)
             self.tell_gateway()
             send(self.registry.address, "DELETE", f"/members/{dead.name}")
@@ -232,6 +232,7 @@ def main():
                      "and --window > 0")
     check(parser, args, [args.port, args.gateway_port, args.registry_port,
                          *range(args.base_port, args.base_port + args.followers + 1)])
+    exercises.require("failure-detector")  # the students' edition: no crash is noticed until it is written
     store = KVStore(args)
     run(parser, args, store, KVStoreHandler, f"kvstore: clients use the gateway, http://127.0.0.1:{args.gateway_port}"
         f"\nregistry :{args.registry_port}; coordinator API and picture: http://127.0.0.1:{args.port}",

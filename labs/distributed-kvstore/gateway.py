@@ -119,8 +119,8 @@ def set_readers(handler):
         raise BadRequest(400, '"leader" must be "host:port" and "followers" a list of them')
     router = handler.server.gateway
     router.leader, router.balancer.nodes = leader, followers
-    print(f"{time.strftime('%H:%M:%S')} writes to {leader}, reads from {', '.join(followers) or 'nobody'}",
-          flush=True)
+    print(f"{time.strftime('%H:%M:%S')} writes to :{leader.rpartition(':')[2]}, reads from "
+          f"{', '.join(':' + follower.rpartition(':')[2] for follower in followers) or 'nobody'}", flush=True)
     return {"leader": leader, "followers": followers, "node": handler.server.name}
 
 

@@ -15,7 +15,7 @@ from collections import deque
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root, for `import labs...`
-from labs.plumbing.colour import fit, word  # noqa: E402
+from labs.plumbing.colour import cut, fit, word  # noqa: E402
 from labs.plumbing.jsonhttp import parse_nodes, send  # noqa: E402
 
 STRIP = 40  # polls of heartbeat history shown per member, newest on the right
@@ -75,7 +75,7 @@ def main():
         while True:
             status, view = send(registry, "GET", "/members")
             if status != 200:
-                problem = f"registry {registry} does not answer ({view.get('error', status)}); trying again"
+                problem = cut(f"registry {registry} does not answer, trying again: {view.get('error', status)}", 80)
                 if live:
                     print(HOME + problem + CLEAR_LINE + "\n" + CLEAR_BELOW, end="", flush=True)
                 elif problem != trouble:

@@ -126,7 +126,8 @@ def main():
                                len(args.read_from) if args.write_quorum is None else args.write_quorum, args.read_quorum)
         node.rate_limiter = LIMITERS[args.rate_limit](args.limit, args.window) if args.rate_limit else None
         learned = node.gateway.learn_versions()
-        print(f"gateway: writes to {args.leader[0]}, reads from {', '.join(args.read_from) or 'nobody'}; "
+        print(f"gateway: writes to :{args.leader[0].rpartition(':')[2]}, reads from "
+              f"{', '.join(':' + follower.rpartition(':')[2] for follower in args.read_from) or 'nobody'}; "
               f"{'knows' if learned else 'could not learn'} the leader's versions", flush=True)
     name = args.name or f"{args.role}-{node.server_port}"
     threading.Thread(target=node.send_heartbeats, args=(args.registry, name, args.heartbeat_interval),

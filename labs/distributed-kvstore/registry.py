@@ -32,6 +32,7 @@ class Registry(JsonServer):
         self.members = {}  # name -> {"name", "role", "port", "pid", "state", "last_heartbeat", "heartbeats"}
         self.events, self.event_ids = deque(maxlen=KEEP_EVENTS), itertools.count(1)
         self.lock = threading.Lock()
+        self.unwritten = False  # the students' edition, before the failure detector is written
 
     def heartbeat(self, name, port, pid, role, first_event="joined"):
         """A member says it is alive: it joins, rejoins after being dead, or recovers from suspicion."""
@@ -104,7 +105,12 @@ class Registry(JsonServer):
     def watch_forever(self):
         """The failure detector: notice silences even when nobody asks for /members."""
         while True:
-            self.check()
+            try:
+                self.check()
+            except NotImplementedError as error:  # the students' edition: say once what to write, keep serving
+                if not self.unwritten:
+                    print(error, flush=True)
+                self.unwritten = True
             time.sleep(CHECK_EVERY)
 
 

@@ -61,7 +61,7 @@ def require(name):
     """For a demo: True if the exercise is written; else say which one to finish, and return False."""
     if written(name):
         return True
-    print(f"this step needs the exercise {name}: fill in {where(name)}, then run {check_command(name)}",
+    print(f"this step needs the exercise {name}:\n  fill in {where(name)},\n  then run {check_command(name)}",
           flush=True)
     return False
 
@@ -69,7 +69,7 @@ def require(name):
 def run_checks(name, checks):
     """Run an exercise's checks: functions whose docstring says what they prove and which return None, or what
     went wrong. One line each; an exercise not written yet is one line in all. True if every check passed."""
-    print(f"exercise {name}: {where(name)}", flush=True)
+    print(f"exercise {name}: {EXERCISES[name][2]}\n  in {EXERCISES[name][1]}", flush=True)
     failed = 0
     for check in checks:
         try:
@@ -106,7 +106,7 @@ def main():
     destination = student_edition(sys.argv[1])
     print(f"the students' edition is in {destination}; its exercises:")
     for name in EXERCISES:
-        print(f"  {name:<17} {where(name)}; check: {check_command(name)}")
+        print(f"  {name:<17} {where(name)}\n  {'':<17} check: {check_command(name)}")
 
 
 if __name__ == "__main__":

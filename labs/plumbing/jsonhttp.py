@@ -99,6 +99,7 @@ class JsonHandler(BaseHTTPRequestHandler):
             super().handle_one_request()
         except NotImplementedError as error:
             self.send_error(501, str(error))
+            self.log_line(501)
 
     def parse_request(self):
         """http.server's parsing, and a path in plain ASCII: other characters must come percent-encoded."""

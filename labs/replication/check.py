@@ -22,7 +22,7 @@ def rule():
 
 
 def newest_or_newer_is_fresh():
-    """a reply with the newest acknowledged version, or a newer one, is fresh; an older one is not"""
+    """the newest acknowledged version or newer is fresh; older is not"""
     for version, expected in ((3, True), (4, True), (2, False)):
         if rule().is_fresh("k", 200, {"value": "x", "version": version}) is not expected:
             return f"k was acknowledged at v3; a reply at v{version} should be {'fresh' if expected else 'stale'}"
@@ -37,14 +37,14 @@ def not_found_after_a_delete_only():
 
 
 def no_answer_is_never_fresh():
-    """no answer (status 0) or a replica still catching up (503) is never fresh"""
+    """no answer (0) or a replica catching up (503) is never fresh"""
     for status in (0, 503):
         if rule().is_fresh("never", status, {"error": "..."}) is not False:
             return f"status {status} is no answer at all: it must not be fresh, even for a key never written"
 
 
 def quorum_read_skips_a_stale_replica():
-    """quorum_read asks the next replica when the first is stale, and reports only the fresh one"""
+    """quorum_read skips a stale replica and reports the fresh one"""
     replies = {"follower1": (200, {"value": "old", "version": 2}), "follower2": (200, {"value": "new", "version": 3})}
     fresh, _ = quorum_read("k", ["follower1", "follower2"], 1, replies.get, rule())
     if [replica for replica, _, _ in fresh] != ["follower2"]:

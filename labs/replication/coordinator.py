@@ -171,8 +171,8 @@ class Coordinator:
             return self.refuse(503, f"read {key}: no replica up holds v{self.freshness.version(key)}, "
                                     f"the newest acked")
         node, status, reply = max(fresh, key=lambda answer: answer[2].get("version", 0))
-        self.event("read", f"{key} = {self.describe(status, reply)} from {', '.join(n.name for n, _, _ in fresh)} "
-                           f"(R = {self.read_quorum}) {(time.monotonic() - started) * 1000:.0f} ms", {"key": key})
+        self.event("read", f"{key} = {self.describe(status, reply)} from {', '.join(n.name for n, _, _ in fresh)}, "
+                           f"{(time.monotonic() - started) * 1000:.0f} ms", {"key": key})
         return status, dict(reply, node="coordinator", served_by=[node.name for node, _, _ in fresh])
 
     @staticmethod

@@ -12,7 +12,7 @@ import threading
 import time
 from collections import deque
 
-from labs.plumbing.colour import fit, paint, word
+from labs.plumbing.colour import cut, fit, paint, word
 from labs.plumbing.jsonhttp import send
 
 COLUMNS = f"{'node':<10} {'role':<8} {'port':>5} {'pid':>7} {'state':<5} {'keys':>6} {'version':>8} " \
@@ -60,13 +60,13 @@ def quorum_line(status):
     n, w, r = status["followers"], status["write_quorum"], status["read_quorum"]
     if r + w > n:
         return f"R + W = {r} + {w} > N = {n}: every read meets a follower that holds the newest write"
-    return (f"R + W = {r} + {w} <= N = {n}: a read may miss the newest write: "
-            f"{status.get('stale_check', 'the coordinator')} asks on")
+    return (f"R + W = {r} + {w} <= N = {n}: a read can miss the newest write; "
+            f"{status.get('stale_check', 'the coordinator')} checks")
 
 
 def event_line(event):
     """One event: time, what happened (coloured, padded first so columns stay aligned), the details."""
-    return f"{event['time']} {word(event['kind'], 10)} {event['text']}"
+    return cut(f"{event['time']} {word(event['kind'], 10)} {event['text']}", 80)  # a long key must not wrap
 
 
 def frame(coordinator, status):
@@ -87,7 +87,7 @@ def watch(coordinator, every=0.5):
         while True:
             status, view = send(coordinator, "GET", "/status")
             if status != 200:
-                problem = f"coordinator {coordinator} does not answer ({view.get('error', status)}); trying again"
+                problem = cut(f"coordinator {coordinator} does not answer, trying again: {view.get('error', status)}", 80)
                 if live or problem != trouble:
                     print((HOME + CLEAR_BELOW if live else "") + problem, flush=True)
                 trouble = problem

@@ -215,9 +215,9 @@ def main():
     except OSError as error:
         parser.exit(2, f"cannot listen on {args.host}:{args.port}: {error.strerror or error}\n")
     exit_with_parent()
-    followers = f" of {', '.join(node.held) or 'no followers'}" if node.role == "leader" else ""
-    print(f"node {node.name} ready: {node.role}{followers}, {args.workers} workers, "
-          f"{args.delay} s of work per request", flush=True)
+    followers = f" of :{', :'.join(f.rpartition(':')[2] for f in node.held)}" if node.held else ""
+    print(f"node :{node.server_port} ready: {node.role}{followers}; {args.workers} workers, {args.delay} s of work",
+          flush=True)
     try:
         node.serve_forever()
     except KeyboardInterrupt:

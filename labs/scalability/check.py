@@ -34,7 +34,7 @@ def exactly_the_limit_at_once():
 
 
 def remaining_and_reset():
-    """says how many requests remain and how long until the window resets"""
+    """says how many requests remain and when the window resets"""
     limiter = FixedWindow(3, 1.0, Clock(10.25))
     answers = [tuple(round(number, 2) for number in limiter.allow("c")) for _ in range(4)]
     expected = [(True, 2, 0.75), (True, 1, 0.75), (True, 0, 0.75), (False, 0, 0.75)]
@@ -43,7 +43,7 @@ def remaining_and_reset():
 
 
 def next_window_starts_from_zero():
-    """starts counting from zero in the next window, and in one much later"""
+    """counts from zero in the next window, and in one much later"""
     clock = Clock(0.1)
     limiter = FixedWindow(2, 1.0, clock)
     limiter.allow("c"), limiter.allow("c")
@@ -54,7 +54,7 @@ def next_window_starts_from_zero():
 
 
 def clients_kept_apart():
-    """keeps clients apart: one client's requests never use up another's"""
+    """keeps clients apart: one never uses up another's limit"""
     limiter = FixedWindow(2, 1.0, Clock(0.5))
     for _ in range(3):
         limiter.allow("a")

@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root, for `import labs...`
-from labs.plumbing.colour import paint  # noqa: E402
+from labs.plumbing.colour import cut, paint  # noqa: E402
 from labs.plumbing.jsonhttp import parse_nodes, send  # noqa: E402
 from labs.plumbing.processes import exit_with_parent  # noqa: E402
 from labs.scalability.load_balancer import STRATEGIES, measured_by  # noqa: E402
@@ -45,8 +45,9 @@ def run(requests, concurrency, balancer, rate=0, client_id=CLIENT_ID, quiet=Fals
             with lock:
                 results.append((node, status, seconds))
                 if not quiet:
-                    print(f"{count:5} {node:<15} {paint(str(status), 'green' if 200 <= status < 300 else 'red')} "
-                          f"{seconds * 1000:5.0f} ms  {reply.get('error', '')[:42]}\n", end="", flush=True)  # one write
+                    line = f"{count:5} {node:<15} {paint(str(status), 'green' if 200 <= status < 300 else 'red')} " \
+                           f"{seconds * 1000:5.0f} ms  {reply.get('error', '')}"
+                    print(cut(line, 80).rstrip() + "\n", end="", flush=True)  # one write, 80 columns at most
             if rate:
                 time.sleep(max(0.0, start + 1 / rate - time.monotonic()))
 

@@ -17,6 +17,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root, for `import labs...`
+from labs.plumbing.colour import cut  # noqa: E402
 from labs.plumbing.jsonhttp import BadRequest, JsonHandler, JsonServer, decode_key, parse_nodes, port  # noqa: E402
 from labs.plumbing.processes import exit_with_parent  # noqa: E402
 from labs.scalability.load_balancer import STRATEGIES as BALANCERS, load_balancer  # noqa: E402
@@ -127,9 +128,9 @@ class Handler(JsonHandler):
     def log_line(self, status):
         ms = (time.monotonic() - self.start) * 1000
         server = self.server
-        print(f"{time.strftime('%H:%M:%S')} {self.command:<6} {self.path[:14]:<14} {status} {ms:5.0f}ms "
-              f"a{server.active} w{server.waiting} {self.note}".rstrip() + "\n",
-              end="", flush=True)  # one write: lines from parallel requests never run into each other
+        line = f"{time.strftime('%H:%M:%S')} {self.command:<6} {self.path[:14]:<14} {status} {ms:5.0f}ms " \
+               f"a{server.active} w{server.waiting} {self.note}"
+        print(cut(line, 80).rstrip() + "\n", end="", flush=True)  # one write: parallel lines never run together
 
 
 def main():
@@ -169,8 +170,8 @@ def main():
         print(f"rate limit {args.rate_limit}: {args.limit} requests per {args.window:g} s per client", flush=True)
     if args.load_balance:
         node.balancer = BALANCERS[args.load_balance](args.backends)
-        print(f"front: {args.load_balance} over {', '.join(args.backends)}; "
-              "it only forwards, so --workers and --delay do not apply", flush=True)
+        print(f"front: {args.load_balance} over :{', :'.join(b.rpartition(':')[2] for b in args.backends)} "
+              "(it only forwards: no work of its own)", flush=True)
     try:
         node.serve_forever()
     except KeyboardInterrupt:

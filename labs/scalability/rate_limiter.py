@@ -90,7 +90,7 @@ def rate_limited(handle):
         handler.note = f"{paint('REJECT', 'red')} {client[:12]}"
         seconds = max(1, math.ceil(reset))  # whole seconds, and never "retry in 0 s"
         drain(handler)
-        handler.send_json(429, {"error": f"limit {limiter.limit} per {limiter.window:g} s for {client}: "
+        handler.send_json(429, {"error": f"limit {limiter.limit} per {limiter.window:g} s per client: "
                                          f"retry in {seconds} s"},
                           {"Retry-After": str(seconds),
                            "RateLimit-Policy": f'"{limiter.name}";q={limiter.limit};w={limiter.window:g}',
