@@ -109,6 +109,18 @@ class FailoverTest(unittest.TestCase):
             self.assertEqual(store.get("colour")[1]["value"], "green")
 
 
+class SupervisionTest(unittest.TestCase):
+    def test_a_killed_registry_is_restarted_and_a_follower_killed_meanwhile_is_still_replaced(self):
+        store = Store(self, "--write-quorum", 1)
+        store.command("kill registry")
+        store.command("kill follower1")  # dies while nobody listens for heartbeats
+        wait_until(lambda: sum(1 for e in store.status()["events"] if e["kind"] == "up" and
+                               e["text"].startswith("registry")) == 2, 10, "the registry restarted")
+        wait_until(lambda: store.node("follower4").get("up"), 15, "a replacement for follower1")
+        self.assertEqual(store.node("follower1"), {})
+        self.assertIn(store.put("after", 1)[0], (200, 201))
+
+
 def pid_alive(pid):
     try:
         os.kill(pid, 0)
