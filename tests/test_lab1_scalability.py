@@ -253,7 +253,7 @@ class RateLimitedNodeTest(unittest.TestCase):
         self.assertEqual([self.put("alice")[0] for _ in range(2)], [201, 200])
         status, reply, headers = self.put("alice")
         self.assertEqual(status, 429)
-        self.assertIn("limit 2 per 60 s for alice", reply["error"])
+        self.assertIn("limit 2 per 60 s per client: retry in", reply["error"])
         self.assertGreaterEqual(int(headers["Retry-After"]), 1)
         self.assertEqual(headers["RateLimit-Policy"], '"fixed-window";q=2;w=60')
         self.assertEqual(headers["RateLimit"], f'"fixed-window";r=0;t={headers["Retry-After"]}')
@@ -314,7 +314,7 @@ class ClientTest(unittest.TestCase):
         bombard = run(CLIENT, "--requests", 30, "--concurrency", 10, "--nodes", port)
         wait_until(lambda: polite.poll() is not None, what="the polite client to finish")
         self.assertIn("429", bombard.stdout)
-        self.assertIn("limit 3 per 1 s for client-", bombard.stdout)
+        self.assertIn("limit 3 per 1 s per client: retry in", bombard.stdout)
         self.assertRegex(bombard.stdout, r"\n {22}x+ +\d+ rejected \(429\)")
         self.assertEqual(re.findall(r"127\.0\.0\.1:\d+ +(\d)\d\d ", output(polite)), ["2", "2", "2"])
         self.assertRegex(output(polite), rf"127\.0\.0\.1:{port} +#+ 3 ok\n\n")  # and no bar of rejections

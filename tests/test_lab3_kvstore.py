@@ -180,7 +180,7 @@ class SelfRepairTest(unittest.TestCase):
                    "the replacement to serve reads")
         replacement = store.node("follower4")
         self.assertEqual(store.node("follower2"), {})  # retired
-        self.assertTrue(store.event("caught-up", r"follower4: snapshot of \d+ keys"))
+        self.assertTrue(store.event("caught-up", r"follower4: snapshot \d+ keys"))
         address = f"127.0.0.1:{replacement['port']}"
         expected = {f"before-{i}" for i in range(20)} | {f"during-{i}" for i, s in enumerate(writes_during) if s}
         wait_until(lambda: expected <= set(http("GET", f"http://{address}/kv")[1]["keys"]), 5,
