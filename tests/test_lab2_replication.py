@@ -185,7 +185,7 @@ class CoordinatorTest(unittest.TestCase):
         process = start(self, COORDINATOR, "--port", port, "--base-port", port + 1, "--followers", followers,
                         "--delay", 0.01, "--logs", self.logs, *args, stdin=subprocess.PIPE)
         wait_healthy(port, 20)
-        wait_until(lambda: "commands:" in output(process), 10, "the prompt")  # the table and quorum line came first
+        wait_until(lambda: "commands:" in output(process), 20, "the prompt")  # the table and quorum line came first
         self.url, self.process = f"http://127.0.0.1:{port}", process
         return port
 
