@@ -34,7 +34,13 @@ class Store:
                              "--gateway-port", self.gateway_port, "--registry-port", self.registry_port,
                              "--base-port", self.base, "--logs", self.logs, *FAST, *args, stdin=subprocess.PIPE)
         self.gateway = f"http://127.0.0.1:{self.gateway_port}"
-        wait_until(lambda: self.node("gateway").get("up"), 20, "the whole store to start")
+        wait_until(lambda: self.started(), 30, "the whole store to start")
+
+    def started(self):
+        """True once the gateway is up; a coordinator that gave up fails the test with its own words."""
+        if self.process.poll() is not None:
+            raise AssertionError(f"the coordinator ended: {output(self.process)[-600:]}")
+        return self.node("gateway").get("up")
 
     def status(self):
         status, body, _ = http("GET", f"http://127.0.0.1:{self.port}/status")
