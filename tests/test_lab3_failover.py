@@ -33,6 +33,17 @@ class EpochTest(unittest.TestCase):
         self.assertEqual((status, reply["epoch"]), (409, 2))
 
 
+class BigSnapshotTest(unittest.TestCase):
+    def test_a_snapshot_over_a_clients_1_mib_limit_installs_and_a_client_body_that_size_does_not(self):
+        follower, _ = start_node(self, NODE, "--role", "follower", "--delay", 0)
+        entries = [{"key": f"key-{i}", "version": i + 1, "value": "x" * 40} for i in range(30_000)]  # about 2 MiB
+        status, reply, _ = http("PUT", f"http://127.0.0.1:{follower}/snapshot",
+                                {"entries": entries, "version": 30_000}, timeout=30)
+        self.assertEqual((status, reply["version"]), (200, 30_000))
+        self.assertEqual(http("GET", f"http://127.0.0.1:{follower}/health")[1]["keys"], 30_000)
+        self.assertEqual(http("PUT", f"http://127.0.0.1:{follower}/kv/k", {"value": "x" * 2_000_000})[0], 413)
+
+
 class FailoverTest(unittest.TestCase):
     def writers(self, store, keys, stop):
         """One writer per key through the gateway; each read right after an ack must see it.

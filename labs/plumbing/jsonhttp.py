@@ -19,6 +19,7 @@ from pathlib import Path
 from urllib.parse import unquote
 
 MAX_BODY = 1024 * 1024  # bigger request bodies get 413
+MAX_SNAPSHOT = 256 * 1024 * 1024  # a whole store's snapshot, sent between the processes of one run
 BODY_DEADLINE = 2.0  # seconds to send a whole body (1 MiB takes milliseconds here): a trickle is cut off
 SECRET_HEADER = "X-Run-Secret"
 
@@ -110,9 +111,9 @@ class JsonHandler(BaseHTTPRequestHandler):
             return False
         return True
 
-    def read_body(self):
+    def read_body(self, limit=MAX_BODY):
         """The raw request body, all of it within BODY_DEADLINE seconds; BadRequest (400, 408, 411, 413) if not.
-        A body over MAX_BODY is read and dropped as it comes, never kept, so the client hears our 413."""
+        A body over limit is read and dropped as it comes, never kept, so the client hears our 413."""
         length = self.headers.get("Content-Length")
         if length is None:
             if self.command in ("PUT", "POST", "PATCH"):
@@ -121,7 +122,7 @@ class JsonHandler(BaseHTTPRequestHandler):
         if not (length.isascii() and length.isdigit()):
             raise BadRequest(400, "Content-Length must be a whole number of bytes")
         left, chunks, deadline = int(length), [], time.monotonic() + BODY_DEADLINE
-        too_large, ended = left > MAX_BODY, False
+        too_large, ended = left > limit, False
         while left > 0 and not ended and time.monotonic() < deadline:
             self.close_connection = True  # until the body is complete, this connection cannot be trusted
             self.connection.settimeout(max(0.01, deadline - time.monotonic()))
@@ -133,17 +134,17 @@ class JsonHandler(BaseHTTPRequestHandler):
             if not too_large:
                 chunks.append(chunk)
         if too_large:
-            raise BadRequest(413, f"body larger than {MAX_BODY} bytes")
+            raise BadRequest(413, f"body larger than {limit} bytes")
         if ended:
             raise BadRequest(400, "the body is shorter than its Content-Length")
         if left > 0:
             raise BadRequest(408, f"the body did not arrive within {BODY_DEADLINE:g} s")
         return b"".join(chunks)
 
-    def read_json(self, example):
+    def read_json(self, example, limit=MAX_BODY):
         """The body as a JSON object; BadRequest naming an example body if it is not one."""
         try:
-            body = json.loads(self.read_body() or b"null")
+            body = json.loads(self.read_body(limit) or b"null")
         except ValueError:
             body = None
         if not isinstance(body, dict):

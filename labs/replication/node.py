@@ -16,7 +16,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root, for `import labs...`
-from labs.plumbing.jsonhttp import BadRequest, decode_key, parse_nodes, port  # noqa: E402
+from labs.plumbing.jsonhttp import MAX_SNAPSHOT, BadRequest, decode_key, parse_nodes, port  # noqa: E402
 from labs.plumbing.processes import exit_with_parent  # noqa: E402
 from labs.replication.follower import Follower  # noqa: E402
 from labs.replication.leader import Leader  # noqa: E402
@@ -77,7 +77,8 @@ class Handler(single.Handler):
     def put_replicate(self):
         """A follower receives the leader's entries; 409 if one is missing before them, or if that
         leader's epoch is over."""
-        body = self.read_json('{"entries": [{"version": 1, "key": "k", "value": 42}], "version": 1, "epoch": 1}')
+        body = self.read_json('{"entries": [{"version": 1, "key": "k", "value": 42}], "version": 1, "epoch": 1}',
+                              MAX_SNAPSHOT)  # a follower far behind is sent many entries at once
         entries, version, epoch = check_entries(body.get("entries")), body.get("version"), body.get("epoch", 1)
         if not isinstance(version, int) or not isinstance(epoch, int):
             raise BadRequest(400, 'body needs "version" and "epoch": the leader\'s newest version and its epoch')
@@ -97,7 +98,7 @@ class Handler(single.Handler):
         return 200, self.server.snapshot()
 
     def put_snapshot(self):
-        body = self.read_json('{"entries": [...], "version": 7, "epoch": 1}')
+        body = self.read_json('{"entries": [...], "version": 7, "epoch": 1}', MAX_SNAPSHOT)  # the whole store
         entries, version, epoch = check_entries(body.get("entries"), in_order=False), body.get("version"), \
             body.get("epoch", 1)
         if not isinstance(version, int) or any(entry["version"] > version for entry in entries) \
