@@ -114,6 +114,15 @@ def parse_answer(answer):
     return status, headers, body
 
 
+def assert_cut_off(test, clients):
+    """Each trickling client got 408 (or was hung up on) within about the body deadline."""
+    from labs.plumbing.jsonhttp import BODY_DEADLINE
+    for client in clients:
+        client.join(BODY_DEADLINE + 5)
+        test.assertIn(client.status, (408, 0))  # 0: the server hung up
+        test.assertLess(client.seconds, BODY_DEADLINE + 2)
+
+
 class Trickle(threading.Thread):
     """A slow client: a PUT announcing a 100-byte body, then one byte every `every` seconds, until the server
     answers or hangs up. Afterwards: .status (0: it hung up without an answer) and .seconds it took."""

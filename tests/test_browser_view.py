@@ -4,6 +4,7 @@ is loaded for real and its DOM must show the nodes and the write's key; elsewher
 import os
 import re
 import shutil
+import signal
 import subprocess
 import tempfile
 import unittest
@@ -40,11 +41,18 @@ def dump_dom(test, url):
     the script (whose source holds the words it draws)."""
     profile = tempfile.mkdtemp(prefix="labs-browser-")
     test.addCleanup(shutil.rmtree, profile, ignore_errors=True)
-    result = subprocess.run([BROWSER, "--headless", "--no-sandbox", "--disable-gpu", f"--user-data-dir={profile}",
-                             "--virtual-time-budget=3000", "--dump-dom", url], capture_output=True, text=True,
-                            timeout=90)
-    test.assertIn("</html>", result.stdout, result.stderr[-1000:])
-    return re.sub(r"<script>.*?</script>", "", result.stdout, flags=re.S)
+    browser = subprocess.Popen([BROWSER, "--headless", "--no-sandbox", "--disable-gpu", f"--user-data-dir={profile}",
+                                "--virtual-time-budget=3000", "--dump-dom", url], stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE, text=True, start_new_session=os.name != "nt")
+    try:
+        dom, errors = browser.communicate(timeout=90)
+    finally:  # the browser's own helper processes go with it, even when the test fails
+        if browser.poll() is None and os.name != "nt":
+            os.killpg(browser.pid, signal.SIGKILL)
+        browser.kill()
+        browser.wait()
+    test.assertIn("</html>", dom, errors[-1000:])
+    return re.sub(r"<script>.*?</script>", "", dom, flags=re.S)
 
 
 class FrontViewTest(unittest.TestCase):

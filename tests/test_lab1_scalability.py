@@ -16,8 +16,8 @@ from labs.plumbing.jsonhttp import BODY_DEADLINE
 from labs.scalability.load_balancer import NO_ANSWER, LeastResponseTime, RoundRobin, measured_by
 from labs.scalability.rate_limiter import FixedWindow
 from labs.scalability.visualize_load_balance import bar_chart
-from tests.helpers import (Trickle, closed, free_block, free_port, http, output, raw_request, run, start, start_node,
-                           wait_until)
+from tests.helpers import (assert_cut_off, closed, free_block, free_port, http, output, raw_request, run, start,
+                           start_node, Trickle, wait_until)
 
 NODE = "labs/scalability/node.py"
 CLIENT = "labs/scalability/client.py"
@@ -234,10 +234,7 @@ class SlowClientTest(unittest.TestCase):
             self.assertIn(http(method, f"http://127.0.0.1:{port}/kv/k", body)[0], (200, 201))
             self.assertLess(time.monotonic() - started, 1.0)
         self.assertTrue(all(client.is_alive() for client in slow))  # served while both were still sending
-        for client in slow:
-            client.join(BODY_DEADLINE + 5)
-            self.assertIn(client.status, (408, 0))  # 0: the node hung up
-            self.assertLess(client.seconds, BODY_DEADLINE + 2)
+        assert_cut_off(self, slow)
 
 
 class RateLimitedNodeTest(unittest.TestCase):

@@ -209,9 +209,9 @@ def main():
     if not 2 <= args.followers <= 15 or not sizes or min(sizes) < 1 or args.dead_after <= 2 * args.heartbeat_interval:
         parser.exit(2, "need 2 <= --followers <= 15 (follower2 is killed), sizes >= 1 and --dead-after > 2 heartbeat "
                        "intervals\n")
-    taken = [number for store in range(len(sizes) + 2)
-             for number in range(args.port + PORTS_PER_SIZE * store, args.port + PORTS_PER_SIZE * store + args.followers + 5)
-             if not processes.port_free(number)]  # API, gateway, registry, leader, followers, a replacement
+    firsts = [args.port + PORTS_PER_SIZE * store for store in range(len(sizes) + 2)]  # one store per size, and 2
+    taken = [number for first in firsts for number in range(first, first + args.followers + 5)  # API, gateway,
+             if not processes.port_free(number)]  # registry, leader, followers, a replacement
     if taken:
         parser.exit(2, f"port {taken[0]} is in use (another kvstore?): choose another --port\n")
     print(f"N = {args.followers} followers, W = 1, no delays; a heartbeat every {args.heartbeat_interval} s, "

@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
-from labs.plumbing.jsonhttp import BadRequest, decode_key, send
+from labs.plumbing.jsonhttp import BadRequest, decode_key, ports, send
 from labs.replication.freshness import Freshness, quorum_read
 from labs.scalability.load_balancer import STRATEGIES as BALANCERS, measured_by
 from labs.scalability.node import parse_value
@@ -58,11 +58,12 @@ class Gateway:
                                      lambda node: ask(node, "GET", f"/kv/{quote(key, safe='')}", timeout=READ_TIMEOUT),
                                      self.freshness)
         if not fresh:
-            return 503, {"error": f"no replica answered with v{self.freshness.version(key)} or newer"}, "no fresh answer"
-        node, status, reply = max(fresh, key=lambda answer: answer[2].get("version", 0))
-        skipped = [f"{node.rsplit(':', 1)[1]} {'stale' if code in (200, 404) else 'silent'}"
-                   for node, code, _ in answers if (node, code, _) not in fresh]
-        return status, reply, f"-> :{node.rsplit(':', 1)[1]}" + (f" ({', '.join(skipped)})" if skipped else "")
+            newest = self.freshness.version(key)
+            return 503, {"error": f"no replica answered with v{newest} or newer"}, "no fresh answer"
+        served, status, reply = max(fresh, key=lambda answer: answer[2].get("version", 0))
+        skipped = [f"{ports([answer[0]])} {'stale' if answer[1] in (200, 404) else 'silent'}"
+                   for answer in answers if answer not in fresh]
+        return status, reply, f"-> {ports([served])}" + (f" ({', '.join(skipped)})" if skipped else "")
 
 
 def gateway(handle):
@@ -119,8 +120,7 @@ def set_readers(handler):
         raise BadRequest(400, '"leader" must be "host:port" and "followers" a list of them')
     router = handler.server.gateway
     router.leader, router.balancer.nodes = leader, followers
-    print(f"{time.strftime('%H:%M:%S')} writes to :{leader.rpartition(':')[2]}, reads from "
-          f"{', '.join(':' + follower.rpartition(':')[2] for follower in followers) or 'nobody'}", flush=True)
+    print(f"{time.strftime('%H:%M:%S')} writes to {ports([leader])}, reads from {ports(followers)}", flush=True)
     return {"leader": leader, "followers": followers, "node": handler.server.name}
 
 

@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root, for `import labs...`
 from labs.plumbing.colour import cut, fit, word  # noqa: E402
-from labs.plumbing.jsonhttp import parse_nodes, send  # noqa: E402
+from labs.plumbing.jsonhttp import parse_nodes, ports, send  # noqa: E402
 
 STRIP = 40  # polls of heartbeat history shown per member, newest on the right
 CLEAR_LINE, HOME, CLEAR_BELOW = "\033[K", "\033[H", "\033[J"
@@ -43,7 +43,7 @@ def frame(registry, view, strips):
     """One screen: the members, their heartbeat strips as wide as the terminal allows, then the newest events
     that fit below."""
     room = max(10, shutil.get_terminal_size().columns - 42)
-    fixed = [f"{time.strftime('%H:%M:%S')} registry :{registry.rpartition(':')[2]}  suspect after "
+    fixed = [f"{time.strftime('%H:%M:%S')} registry {ports([registry])}  suspect after "
              f"{view['suspect_after']} s of silence, dead after {view['dead_after']} s", "",
              f"{'member':<10} {'role':<8} {'port':>5} {'state':<7} {'silent':>6}  heartbeats, newest right"]
     for m in sorted(view["members"], key=lambda m: m["name"]):

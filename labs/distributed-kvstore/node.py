@@ -16,7 +16,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root, for `import labs...`
 from labs.plumbing import flags  # noqa: E402
-from labs.plumbing.jsonhttp import BadRequest, parse_nodes, send  # noqa: E402
+from labs.plumbing.jsonhttp import BadRequest, parse_nodes, ports, send  # noqa: E402
 from labs.plumbing.processes import exit_with_parent  # noqa: E402
 from labs.replication import node as replication  # noqa: E402
 from labs.scalability.load_balancer import STRATEGIES as BALANCERS  # noqa: E402
@@ -122,12 +122,11 @@ def main():
         parser.exit(2, f"cannot listen on {args.host}:{args.port}: {error.strerror or error}\n")
     exit_with_parent()
     if args.role == "gateway":
-        node.gateway = Gateway(args.leader[0], args.read_from, args.load_balance,
-                               len(args.read_from) if args.write_quorum is None else args.write_quorum, args.read_quorum)
+        write_quorum = len(args.read_from) if args.write_quorum is None else args.write_quorum
+        node.gateway = Gateway(args.leader[0], args.read_from, args.load_balance, write_quorum, args.read_quorum)
         node.rate_limiter = LIMITERS[args.rate_limit](args.limit, args.window) if args.rate_limit else None
         learned = node.gateway.learn_versions()
-        print(f"gateway: writes to :{args.leader[0].rpartition(':')[2]}, reads from "
-              f"{', '.join(':' + follower.rpartition(':')[2] for follower in args.read_from) or 'nobody'}; "
+        print(f"gateway: writes to {ports(args.leader)}, reads from {ports(args.read_from)}; "
               f"{'knows' if learned else 'could not learn'} the leader's versions", flush=True)
     name = args.name or f"{args.role}-{node.server_port}"
     threading.Thread(target=node.send_heartbeats, args=(args.registry, name, args.heartbeat_interval),

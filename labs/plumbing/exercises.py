@@ -79,7 +79,9 @@ def run_checks(name, checks):
             return False
         except Exception as error:  # a student's attempt may raise anything: say what, in one line
             problem = f"it raised {type(error).__name__}: {error}"
-        print(f"  {'FAIL' if problem else 'ok  '}  {check.__doc__.strip()}" + (f"\n        {problem}" if problem else ""))
+        print(f"  {'FAIL' if problem else 'ok  '}  {check.__doc__.strip()}", flush=True)
+        if problem:
+            print(f"        {problem}", flush=True)
         failed += bool(problem)
     print(f"  {len(checks) - failed} of {len(checks)} checks passed", flush=True)
     return not failed

@@ -64,6 +64,11 @@ def parse_nodes(text):
     return nodes
 
 
+def ports(addresses):
+    """":9102, :9103" for ["127.0.0.1:9102", "127.0.0.1:9103"]: how a line names nodes on this machine."""
+    return ", ".join(":" + address.rpartition(":")[2] for address in addresses) or "nobody"
+
+
 def decode_key(text):
     """A key from a URL path: percent-decoded as strict UTF-8, so two byte strings never name one key."""
     try:

@@ -184,7 +184,9 @@ class Coordinator:
     def keys(self):
         """GET /kv: the keys, from the leader, or from a follower while the leader is down."""
         node = next((node for node in self.nodes if node.up), None)
-        return send(node.address, "GET", "/kv", timeout=READ_TIMEOUT) if node else (503, {"error": "every node is down"})
+        if node is None:
+            return 503, {"error": "every node is down"}
+        return send(node.address, "GET", "/kv", timeout=READ_TIMEOUT)
 
     def status(self):
         """GET /status: the settings, every node with its numbers, the recent events."""

@@ -13,7 +13,7 @@ import time
 from collections import deque
 
 from labs.plumbing.colour import cut, fit, paint, word
-from labs.plumbing.jsonhttp import send
+from labs.plumbing.jsonhttp import ports, send
 
 COLUMNS = f"{'node':<10} {'role':<8} {'port':>5} {'pid':>7} {'state':<5} {'keys':>6} {'version':>8} " \
           f"{'epoch':>5} {'writes':>6} {'reads':>6}"
@@ -71,7 +71,7 @@ def event_line(event):
 
 def frame(coordinator, status):
     """One screen of the watch: heading, quorum, node table, then as many of the newest events as fit."""
-    fixed = [f"{time.strftime('%H:%M:%S')} coordinator :{coordinator.rpartition(':')[2]}  N = {status['followers']}, "
+    fixed = [f"{time.strftime('%H:%M:%S')} coordinator {ports([coordinator])}  N = {status['followers']}, "
              f"W = {status['write_quorum']}, R = {status['read_quorum']}, delay {status['replication_delay']} s",
              quorum_line(status), "", *table(status), "", "events"]
     return fit(fixed + [event_line(event) for event in status["events"]], keep=len(fixed))
@@ -87,7 +87,8 @@ def watch(coordinator, every=0.5):
         while True:
             status, view = send(coordinator, "GET", "/status")
             if status != 200:
-                problem = cut(f"coordinator {coordinator} does not answer, trying again: {view.get('error', status)}", 80)
+                problem = cut(f"coordinator {coordinator} does not answer, trying again: "
+                              f"{view.get('error', status)}", 80)
                 if live or problem != trouble:
                     print((HOME + CLEAR_BELOW if live else "") + problem, flush=True)
                 trouble = problem

@@ -71,7 +71,8 @@ class Leader:
                                                 "epoch": self.epoch}
             if path == "/snapshot":
                 body = dict(self.snapshot(), epoch=self.epoch)
-            status, reply = send(follower, "PUT", path, body, timeout=SNAPSHOT_TIMEOUT if path == "/snapshot" else SHIP_TIMEOUT)
+            timeout = SNAPSHOT_TIMEOUT if path == "/snapshot" else SHIP_TIMEOUT
+            status, reply = send(follower, "PUT", path, body, timeout=timeout)
             self.delivered(follower, status, reply)
 
     def delivered(self, follower, status, reply):

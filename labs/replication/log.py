@@ -39,7 +39,8 @@ class Log:
             while last > first and self.written[last - 1] > due:
                 last -= 1
         if with_acks:
-            return [dict(entry, acks=dict(acks)) for entry, acks in zip(self.entries[first:last], self.acks[first:last])]
+            return [dict(entry, acks=dict(acks))
+                    for entry, acks in zip(self.entries[first:last], self.acks[first:last])]
         return self.entries[first:last]
 
     def due_in(self, version, lag, now):

@@ -16,7 +16,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root, for `import labs...`
-from labs.plumbing.jsonhttp import MAX_SNAPSHOT, BadRequest, decode_key, parse_nodes, port  # noqa: E402
+from labs.plumbing.jsonhttp import MAX_SNAPSHOT, BadRequest, decode_key, parse_nodes, port, ports  # noqa: E402
 from labs.plumbing.processes import exit_with_parent  # noqa: E402
 from labs.replication.follower import Follower  # noqa: E402
 from labs.replication.leader import Leader  # noqa: E402
@@ -216,7 +216,7 @@ def main():
     except OSError as error:
         parser.exit(2, f"cannot listen on {args.host}:{args.port}: {error.strerror or error}\n")
     exit_with_parent()
-    followers = f" of :{', :'.join(f.rpartition(':')[2] for f in node.held)}" if node.held else ""
+    followers = f" of {ports(node.held)}" if node.held else ""
     print(f"node :{node.server_port} ready: {node.role}{followers}; {args.workers} workers, {args.delay} s of work",
           flush=True)
     try:

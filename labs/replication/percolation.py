@@ -29,7 +29,7 @@ class Percolation:
             self.in_flight += 1
             start = self.mark is None
             if start:
-                self.mark = send(self.coordinator.leader.address, "GET", "/health")[1].get("version", 0)
+                self.mark = send(self.coordinator.leader.address, "GET", "/health", timeout=1)[1].get("version", 0)
         if start:
             threading.Thread(target=self.watch, daemon=True).start()
         try:
@@ -45,9 +45,9 @@ class Percolation:
             self.answered[version] = time.monotonic()
         self.show(reply, reply["acks"], background=False)
         followers = self.coordinator.followers
-        self.coordinator.events.add("write", f"{describe(reply)} v{version} acked by {len(reply['acks'])} of "
-                                    f"{len(followers)} (W = {reply['quorum']}) in {seconds * 1000:.0f} ms",
-                                    {"key": reply["key"], "version": version})
+        self.coordinator.event("write", f"{describe(reply)} v{version} acked by {len(reply['acks'])} of "
+                                        f"{len(followers)} (W = {reply['quorum']}) in {seconds * 1000:.0f} ms",
+                               {"key": reply["key"], "version": version})
 
     def show(self, entry, acks, background):
         for address, ms in sorted(acks.items(), key=lambda ack: ack[1]):
@@ -58,9 +58,9 @@ class Percolation:
                 shown.add(address)
             node = self.coordinator.by_address(address)
             name = getattr(node, "name", node)
-            self.coordinator.events.add("ack", f"{describe(entry)} v{entry['version']} -> {name} {ms} ms"
-                                        + (" (background)" if background else ""),
-                                        {"key": entry["key"], "version": entry["version"], "follower": name})
+            self.coordinator.event("ack", f"{describe(entry)} v{entry['version']} -> {name} {ms} ms"
+                                   + (" (background)" if background else ""),
+                                   {"key": entry["key"], "version": entry["version"], "follower": name})
 
     def watch(self):
         """Poll the leader's log and show new acks, until no write is in flight and every ack came or is late."""

@@ -14,6 +14,8 @@ import threading
 import time
 from pathlib import Path
 
+from labs.plumbing.jsonhttp import ports
+
 DECAY = 0.3  # weight of the newest latency in a node's average: higher forgets the past faster
 UNTRIED_BUSY = 10.0  # score of a node still waiting for its first answer: wait for it, do not pile on
 SLOWER = 1.5  # a request this many times slower than a node's fastest was queued: the node was full
@@ -189,7 +191,7 @@ def load_balancer(handle):
             status, reply, headers = measured_by(balancer)(forward)(node, handler, data)
             tally.finished(node, started, status)
             if status != 0:
-                handler.note = f"{handler.note} -> :{node.rpartition(':')[2]}".lstrip()  # after ACCEPT, if limited
+                handler.note = f"{handler.note} -> {ports([node])}".lstrip()  # after ACCEPT, when rate limited
                 return handler.send_json(status, reply, headers)
         handler.send_json(502, {"error": f"no backend answered; last: {reply['error']}"})
     return wrapper

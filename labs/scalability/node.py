@@ -18,7 +18,8 @@ from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root, for `import labs...`
 from labs.plumbing.colour import cut  # noqa: E402
-from labs.plumbing.jsonhttp import BadRequest, JsonHandler, JsonServer, decode_key, parse_nodes, port  # noqa: E402
+from labs.plumbing.jsonhttp import (BadRequest, JsonHandler, JsonServer, decode_key, parse_nodes, port,  # noqa: E402
+                                    ports)
 from labs.plumbing.processes import exit_with_parent  # noqa: E402
 from labs.scalability.load_balancer import STRATEGIES as BALANCERS, load_balancer  # noqa: E402
 from labs.scalability.rate_limiter import STRATEGIES as LIMITERS, rate_limited  # noqa: E402
@@ -170,7 +171,7 @@ def main():
         print(f"rate limit {args.rate_limit}: {args.limit} requests per {args.window:g} s per client", flush=True)
     if args.load_balance:
         node.balancer = BALANCERS[args.load_balance](args.backends)
-        print(f"front: {args.load_balance} over :{', :'.join(b.rpartition(':')[2] for b in args.backends)} "
+        print(f"front: {args.load_balance} over {ports(args.backends)} "
               "(it only forwards: no work of its own)", flush=True)
     try:
         node.serve_forever()
