@@ -161,6 +161,7 @@ class KVStore(Coordinator):
             index = self.nodes.index(chosen)
             self.nodes[0], self.nodes[index] = chosen, dead
             chosen.role, dead.role = "leader", "follower"
+        self.tell_gateway()  # writes go to the new leader from now on
         self.event("promoted", f"leader dead -> {chosen.name} promoted (epoch {self.epoch}, v{versions[chosen]})")
         return True
 
