@@ -12,12 +12,12 @@ from concurrent.futures import ThreadPoolExecutor
 from http.client import HTTPConnection
 from unittest import mock
 
-from labs.plumbing.jsonhttp import BODY_DEADLINE
+from labs.plumbing.jsonhttp import BODY_DEADLINE, IDLE, send
 from labs.scalability.load_balancer import NO_ANSWER, LeastResponseTime, RoundRobin, measured_by
 from labs.scalability.rate_limiter import FixedWindow
 from labs.scalability.visualize_load_balance import bar_chart
 from tests.helpers import (assert_cut_off, closed, free_block, free_port, http, output, raw_request, run, start,
-                           start_node, Trickle, wait_until)
+                           start_node, stop, Trickle, wait_until)
 
 NODE = "labs/scalability/node.py"
 CLIENT = "labs/scalability/client.py"
@@ -218,6 +218,33 @@ class RefusalsTest(unittest.TestCase):
             self.assertLess(seconds, BODY_DEADLINE + 3)
         for name, port in servers.items():
             self.assertIn(http("PUT", f"http://127.0.0.1:{port}/kv/ok", {"value": 1})[0], (200, 201), name)
+
+    def test_one_connection_carries_request_after_request_but_never_a_body_left_unread(self):
+        connection = HTTPConnection("127.0.0.1", self.port, timeout=10)
+        self.addCleanup(connection.close)
+        sockets = []
+        for method, body, status in (("PUT", b'{"value": 1}', 201), ("GET", None, 200), ("GET", None, 200)):
+            connection.request(method, "/kv/a", body=body)
+            response = connection.getresponse()
+            self.assertEqual((response.status, json.loads(response.read())["value"]), (status, 1))
+            sockets.append(connection.sock)
+        self.assertTrue(sockets[0] is sockets[1] is sockets[2])  # keep-alive: one connection for the three
+        smuggled = b"DELETE /kv/a HTTP/1.1\r\n\r\n"  # the body of a request answered without reading it
+        status, _, body = raw_request(self.port, b"GET /health HTTP/1.1\r\nContent-Length: %d\r\n\r\n%s"
+                                      % (len(smuggled), smuggled), timeout=5)
+        self.assertEqual((status, body.count(b"HTTP/1.1")), (200, 0))  # then it hung up: no second answer
+        self.assertEqual(http("GET", f"http://127.0.0.1:{self.port}/kv/a")[0], 200)  # and nothing was deleted
+
+    def test_a_get_on_a_connection_the_node_closed_is_sent_again_on_a_new_one(self):
+        port, first = start_node(self, NODE, "--delay", "0")
+        node = f"127.0.0.1:{port}"
+        self.assertEqual(send(node, "GET", "/health")[0], 200)  # leaves its connection open
+        kept = IDLE[node][-1]
+        stop(first)  # the node restarts: the connection left open is closed
+        start(self, NODE, "--port", port, "--delay", "0")
+        wait_until(lambda: http("GET", f"http://{node}/health")[0] == 200, what="the node again")
+        self.assertEqual(send(node, "GET", "/health")[0], 200)
+        self.assertNotIn(kept, IDLE[node])
 
     def test_a_content_length_in_other_digits_is_400_too(self):
         status, headers, body = raw_request(self.port, b"PUT /kv/a HTTP/1.0\r\nContent-Length: \xb2\r\n\r\n{}")

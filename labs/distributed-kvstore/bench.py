@@ -39,10 +39,10 @@ def type_in(store, command):
     store.stdin.flush()
 
 
-def load(gateway, keys):
-    """PUT key-0 ... key-(keys-1) through the gateway from LOADERS threads; returns (seconds, failures)."""
+def load(node, keys, threads=LOADERS):
+    """PUT key-0 ... key-(keys-1) to node (the gateway) from threads; returns (seconds, failures)."""
     started = time.monotonic()
-    results = run(keys, LOADERS, STRATEGIES["round-robin"]([gateway]), client_id="bench", quiet=True)
+    results = run(keys, threads, STRATEGIES["round-robin"]([node]), client_id="bench", quiet=True)
     return time.monotonic() - started, sum(1 for _, status, _ in results if status not in (200, 201))
 
 
@@ -142,9 +142,8 @@ def failover(port, args):
         time.sleep(1)
         killed = time.monotonic()
         type_in(store, "kill leader")
-        while not any(leader != old for _, _, leader in acked.values()):  # acknowledged by the new leader
-            if time.monotonic() > killed + args.dead_after + 30:
-                break
+        while not any(leader != old for _, _, leader in acked.values()) \
+                and time.monotonic() < killed + args.dead_after + 30:  # until the new leader acknowledges one
             time.sleep(POLL)
         resumed = min((at for _, at, leader in acked.values() if leader != old), default=None)
         stop.set()
@@ -156,34 +155,39 @@ def failover(port, args):
 
 
 def gateway_cost(port, args, count=300):
-    """What the gateway adds: p50/p99 of sequential reads through it and from a follower directly; writes/s from
-    4 threads through it and to the leader directly."""
+    """What the gateway adds, beside its targets: p50/p99 of sequential reads through it against a follower's;
+    writes/s from 4 threads through it against the leader's."""
     with running_store(port, args) as (_, gateway, _):
         leader, follower = f"127.0.0.1:{port + 3}", f"127.0.0.1:{port + 4}"
         send(gateway, "PUT", "/kv/k", {"value": 1})
-        for target, name in ((follower, "a follower"), (gateway, "the gateway")):
+        reads, writes = {}, {}
+        for target in (follower, gateway):
             times = []
             for _ in range(count):
                 started = time.monotonic()
                 send(target, "GET", "/kv/k")
                 times.append((time.monotonic() - started) * 1000)
-            times.sort()
-            print(f"reads from {name:<12} p50 {times[count // 2]:5.2f} ms, p99 {times[count * 99 // 100]:5.2f} ms")
-        for target, name in ((leader, "the leader"), (gateway, "the gateway")):
-            started = time.monotonic()
-            results = run(count * 2, 4, STRATEGIES["round-robin"]([target]), client_id="bench", quiet=True)
-            ok = sum(1 for _, status, _ in results if status in (200, 201))
-            print(f"writes to {name:<13} {ok / (time.monotonic() - started):5.0f} writes/s (4 threads, W = 1)")
+            reads[target] = sorted(times)[count // 2], sorted(times)[count * 99 // 100]
+        for target in (leader, gateway):
+            seconds, failures = load(target, count * 2, threads=4)
+            writes[target] = (count * 2 - failures) / seconds
+        (p50, p99), (direct50, direct99), ratio = reads[gateway], reads[follower], writes[gateway] / writes[leader]
+        print(f"\nreads p50/p99: {p50:.2f}/{p99:.2f} ms through the gateway, {direct50:.2f}/{direct99:.2f} ms "
+              f"from a follower\ntarget: the gateway adds <= 1 ms p50, <= 3 ms p99: "
+              f"{'met' if p50 - direct50 <= 1 and p99 - direct99 <= 3 else 'MISSED'} "
+              f"(+{p50 - direct50:.2f}, +{p99 - direct99:.2f} ms)\nwrites (4 threads, W = 1): {writes[gateway]:.0f}/s "
+              f"through the gateway, {writes[leader]:.0f}/s to the leader\n"
+              f"target: >= 0.8 of the leader's: {'met' if ratio >= 0.8 else 'MISSED'} ({ratio:.2f})")
 
 
 def row(keys, result):
     """One line: seconds after the kill for each step, the coordinator's own catch-up time, what it holds."""
-    steps = " ".join(f"{result[step]:>8.2f} s" if step in result else f"{'-':>10}" for step in STEPS)
+    steps = " ".join(f"{result[step]:>7.2f} s" if step in result else f"{'-':>9}" for step in STEPS)
     ms = re.search(r", (\d+) ms$", result["text"])
     alone = f"{ms.group(1)} ms" if ms and "catch-up" in result else "-"
-    line = f"{keys:>7,} {result['load']:>6.1f} s {steps} {alone:>10}   {result['holds']:,} of {keys:,} keys"
+    line = f"{keys:>7,} {result['load']:>5.1f} s {steps} {alone:>7} {result['holds']:>9,}"
     if result["failures"]:
-        line += f"   ({result['failures']} writes failed while loading)"
+        line += f"\n        {result['failures']} writes failed while loading"
     if "failed" in result or "total" not in result:
         line += f"\n        repair did not finish: {result['text'] or 'timed out'}"
     return line
@@ -214,20 +218,18 @@ def main():
              if not processes.port_free(number)]  # registry, leader, followers, a replacement
     if taken:
         parser.exit(2, f"port {taken[0]} is in use (another kvstore?): choose another --port\n")
-    print(f"N = {args.followers} followers, W = 1, no delays; a heartbeat every {args.heartbeat_interval} s, "
-          f"dead after {args.dead_after} s of silence.\n"
-          f"The keys are loaded through the gateway by {LOADERS} threads, then `kill {VICTIM}` at the prompt.\n"
-          f"Seconds after the kill (GET /status every {POLL * 1000:.0f} ms); alone: the catch-up time the "
-          f"coordinator reports.\n")
-    print(f"{'keys':>7} {'load':>8} {'detection':>10} {'spawn':>10} {'catch-up':>10} {'total':>10} {'alone':>10}   "
-          f"replacement holds")
+    print(f"N = {args.followers} followers, W = 1, no delays; heartbeats every {args.heartbeat_interval} s, dead "
+          f"after {args.dead_after} s.\nThe keys are loaded through the gateway by {LOADERS} threads, then "
+          f"`kill {VICTIM}`.\nSeconds after the kill (GET /status every {POLL * 1000:.0f} ms). alone: the catch-up "
+          f"time the\ncoordinator reports; holds: the keys the replacement holds.\n\n{'keys':>7} {'load':>7} "
+          f"{'detection':>9} {'spawn':>9} {'catch-up':>9} {'total':>9} {'alone':>7} {'holds':>9}")
     results = {}
     for number, keys in enumerate(sizes):
         results[keys] = measure(keys, args.port + PORTS_PER_SIZE * number, args)
         print(row(keys, results[keys]), flush=True)
     bound = args.dead_after + args.heartbeat_interval
     detected = [result["detection"] for result in results.values() if "detection" in result]
-    print(f"\ntarget: detection within dead-after + one heartbeat = {bound:g} s: "
+    print(f"\ntarget: detected within dead-after + a heartbeat = {bound:g} s: "
           f"{'met' if len(detected) == len(results) and max(detected) <= bound else 'MISSED'}"
           f"{f' (slowest {max(detected):.2f} s)' if detected else ''}")
     big = max(results)
@@ -235,7 +237,6 @@ def main():
     print(f"target: catch-up of {big:,} keys under 1 s: "
           f"{'met' if ms and int(ms.group(1)) < 1000 and results[big]['holds'] == big else 'MISSED'}"
           f"{f' ({ms.group(1)} ms)' if ms else ''}")
-    print()
     gateway_cost(args.port + PORTS_PER_SIZE * (len(sizes) + 1), args)
     resumed, refused, lost = failover(args.port + PORTS_PER_SIZE * len(sizes), args)
     bound = args.dead_after + 1

@@ -13,6 +13,7 @@ import json
 import os
 import socket
 import sys
+import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -22,6 +23,8 @@ MAX_BODY = 1024 * 1024  # bigger request bodies get 413
 MAX_SNAPSHOT = 256 * 1024 * 1024  # a whole store's snapshot, sent between the processes of one run
 BODY_DEADLINE = 2.0  # seconds to send a whole body (1 MiB takes milliseconds here): a trickle is cut off
 SECRET_HEADER = "X-Run-Secret"
+KEEP_IDLE = 8  # connections left open to each node for the next GETs (a node closes one idle for 30 s)
+IDLE, IDLE_LOCK = {}, threading.Lock()  # node -> connections left open by GETs
 
 def secret():
     """This run's secret, handed by a coordinator to the processes it starts; "" when started by hand."""
@@ -30,23 +33,49 @@ def secret():
 
 def send(node, method, path, body=None, headers=None, timeout=30):
     """One HTTP request to node ("host:port"); returns (status, reply as a dict).
-    Status 0: no HTTP answer at all (refused, timed out, garbled). http.client never uses a proxy."""
+    Status 0: no HTTP answer at all (refused, timed out, garbled). http.client never uses a proxy.
+    A GET goes on a connection an earlier GET to node left open, if there is one (HTTP keep-alive: no new
+    connection, no new thread in node); if node has closed it since, the GET is sent again on a new one."""
     host, _, port = node.rpartition(":")
     headers = {"Content-Type": "application/json", **({SECRET_HEADER: secret()} if secret() else {}),
                **(headers or {})}
-    connection = http.client.HTTPConnection(host, int(port), timeout=timeout)
-    try:
-        connection.request(method, path, body=None if body is None else json.dumps(body).encode(), headers=headers)
-        response = connection.getresponse()
-        status, raw = response.status, response.read()
-    except (OSError, ValueError, http.client.HTTPException) as error:
-        return 0, {"error": str(error) or type(error).__name__}
-    finally:
-        connection.close()
+    data = None if body is None else json.dumps(body).encode()
+    kept = reuse(node) if method == "GET" else None  # a read changes nothing: sending it twice is harmless
+    for connection in filter(None, [kept, http.client.HTTPConnection(host, int(port), timeout=timeout)]):
+        try:
+            if connection.sock:
+                connection.sock.settimeout(timeout)
+            connection.request(method, path, body=data, headers=headers)
+            response = connection.getresponse()
+            status, raw = response.status, response.read()
+        except (OSError, ValueError, http.client.HTTPException) as error:
+            connection.close()
+            if connection is kept and isinstance(error, ConnectionError):  # node closed it while it was idle
+                continue
+            return 0, {"error": str(error) or type(error).__name__}
+        if method == "GET" and not response.will_close:
+            keep(node, connection)
+        else:
+            connection.close()
+        break
     try:
         return status, json.loads(raw or b"{}")
     except ValueError:
         return status, {"error": f"HTTP {status}, not JSON"}
+
+
+def reuse(node):
+    """A connection to node left open by an earlier GET, or None."""
+    with IDLE_LOCK:
+        return IDLE[node].pop() if IDLE.get(node) else None
+
+
+def keep(node, connection):
+    """Leave connection open for the next GET to node: at most KEEP_IDLE per node, the others are closed."""
+    with IDLE_LOCK:
+        if len(IDLE.setdefault(node, [])) < KEEP_IDLE:
+            return IDLE[node].append(connection)
+    connection.close()
 
 
 def port(text):
@@ -97,7 +126,9 @@ class JsonServer(ThreadingHTTPServer):
 
 
 class JsonHandler(BaseHTTPRequestHandler):
-    timeout = 30  # a client that stops sending mid-request does not hold a thread forever
+    protocol_version = "HTTP/1.1"  # a connection may carry one request after another (keep-alive)
+    disable_nagle_algorithm = True  # else a small answer waits ~40 ms on a connection kept open
+    timeout = 30  # a client that stops sending mid-request, or stays idle, does not hold a thread forever
 
     def handle_one_request(self):
         """http.server's, with one more refusal: a students' exercise not written yet (501, and what to do)."""
@@ -108,12 +139,16 @@ class JsonHandler(BaseHTTPRequestHandler):
             self.log_line(501)
 
     def parse_request(self):
-        """http.server's parsing, and a path in plain ASCII: other characters must come percent-encoded."""
+        """http.server's parsing, and a path in plain ASCII: other characters must come percent-encoded.
+        A request with a body closes its connection after the answer, unless read_body() read all of it."""
         if not super().parse_request():
             return False
         if not self.path.isascii():
             self.send_error(400, "the path must be ASCII: percent-encode other characters")
             return False
+        self.closes = self.close_connection  # as the client asked
+        if self.headers.get("Content-Length", "0") != "0" or "Transfer-Encoding" in self.headers:
+            self.close_connection = True  # a body left unread would be taken for the next request
         return True
 
     def read_body(self, limit=MAX_BODY):
@@ -129,7 +164,6 @@ class JsonHandler(BaseHTTPRequestHandler):
         left, chunks, deadline = int(length), [], time.monotonic() + BODY_DEADLINE
         too_large, ended = left > limit, False
         while left > 0 and not ended and time.monotonic() < deadline:
-            self.close_connection = True  # until the body is complete, this connection cannot be trusted
             self.connection.settimeout(max(0.01, deadline - time.monotonic()))
             try:
                 chunk = self.rfile.read1(min(left, 65536))
@@ -144,6 +178,8 @@ class JsonHandler(BaseHTTPRequestHandler):
             raise BadRequest(400, "the body is shorter than its Content-Length")
         if left > 0:
             raise BadRequest(408, f"the body did not arrive within {BODY_DEADLINE:g} s")
+        self.connection.settimeout(self.timeout)
+        self.close_connection = self.closes  # all of it read: the connection may carry the next request
         return b"".join(chunks)
 
     def read_json(self, example, limit=MAX_BODY):

@@ -44,8 +44,11 @@ def quorum_read(key, replicas, quorum, ask, freshness):
     def answer(replica):
         return (replica, *ask(replica))
 
-    with ThreadPoolExecutor(quorum) as pool:
-        answers = list(pool.map(answer, replicas[:quorum]))
+    if quorum == 1:
+        answers = [answer(replicas[0])]  # one replica: asked from this thread, no other to wait for
+    else:
+        with ThreadPoolExecutor(quorum) as pool:
+            answers = list(pool.map(answer, replicas[:quorum]))
     fresh = [(replica, status, reply) for replica, status, reply in answers if freshness.is_fresh(key, status, reply)]
     for replica in replicas[quorum:]:
         if fresh:
