@@ -6,6 +6,7 @@ instead of sleeping, and stop every process with addCleanup, even when the test 
 import json
 import os
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -18,22 +19,50 @@ from http.client import HTTPException
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+# A suite started in the background (`make test &`) has Ctrl-C ignored, and the scripts it starts would inherit
+# that: a Python handler instead is reset for each child, which then takes Ctrl-C as a terminal gives it.
+signal.signal(signal.SIGINT, signal.default_int_handler)
 opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))  # loopback only: never a proxy
 
 
+SLICE = 250  # ports each test process keeps to itself, in 12000-31999: below the ports a system gives outgoing
+# connections (Linux 32768-60999; macOS, Windows 49152-65535), so none takes ours between our look and a node's bind
+claimed = None  # the socket listening on our slice's first port: that claims the slice, until this process ends
+next_port = None
+
+
+def claim_slice():
+    """Listen on the first port of a slice nobody listens on: no other test process (of this suite or of one
+    beside it) hands out its ports, and the slice is free again when this process ends, however it ends."""
+    for first in range(12000, 32000, SLICE):
+        sock = socket.socket()
+        try:
+            sock.bind(("127.0.0.1", first))
+            sock.listen()
+            return sock
+        except OSError:
+            sock.close()
+    raise RuntimeError("every slice of test ports is taken")
+
+
 def free_port():
-    """A port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A port nobody listens on right now, from this process's slice."""
+    return free_block(1)
 
 
 def free_block(size):
-    """The first of size consecutive ports that are all free right now."""
-    while True:
-        first = free_port()
-        if first + size < 65535 and all(is_free(port) for port in range(first, first + size)):
+    """The first of size consecutive ports of this process's slice that are all free right now."""
+    global claimed, next_port
+    if claimed is None:
+        claimed = claim_slice()
+        next_port = claimed.getsockname()[1] + 1
+    start, end = claimed.getsockname()[1] + 1, claimed.getsockname()[1] + SLICE
+    for _ in range(SLICE):
+        first = next_port if next_port + size <= end else start  # on to the next ports, from the start when used up
+        next_port = first + size
+        if all(is_free(port) for port in range(first, first + size)):
             return first
+    raise RuntimeError(f"no {size} free ports in a row in {start}-{end - 1}")
 
 
 def is_free(port):
@@ -85,6 +114,16 @@ def holds_for(check, seconds, what="condition"):
 def wait_healthy(port, deadline=10):
     wait_until(lambda: http("GET", f"http://127.0.0.1:{port}/health", timeout=2)[0] == 200,
                deadline, f"/health on port {port}")
+
+
+def wait_printed(process, text, deadline=30):
+    """Wait until process has printed text; fail at once, with what it printed, if it ends first."""
+    end = time.monotonic() + deadline
+    while text not in output(process):
+        if process.poll() is not None or time.monotonic() > end:
+            why = "it ended" if process.poll() is not None else f"{deadline} s passed"
+            raise AssertionError(f"{why} before it printed {text!r}; it printed:\n{output(process)[-800:]}")
+        time.sleep(0.05)
 
 
 def closed(ports):

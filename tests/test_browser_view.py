@@ -9,7 +9,8 @@ import subprocess
 import tempfile
 import unittest
 
-from tests.helpers import free_block, free_port, http, logs_folder, output, start, start_node, wait_healthy, wait_until
+from tests.helpers import (free_block, free_port, http, logs_folder, output, start, start_node, wait_healthy, wait_printed,
+                           wait_until)
 
 NODE = "labs/scalability/node.py"
 LAB2 = "labs/replication/coordinator.py"
@@ -135,7 +136,7 @@ class KVStoreViewTest(unittest.TestCase):
                              "--delay", 0, "--replication-delay", 0.05, "--heartbeat-interval", 0.2,
                              "--dead-after", 3, stdin=subprocess.PIPE)
         self.url = f"http://127.0.0.1:{self.port}"
-        wait_until(lambda: "commands:" in output(self.process), 30, "the whole store to start")
+        wait_printed(self.process, "commands:")  # the whole store started
 
     def test_the_page_is_served_and_the_registrys_members_come_through_the_coordinator(self):
         page(self, self.url)

@@ -13,7 +13,7 @@ import time
 import unittest
 
 from tests.helpers import (assert_cut_off, closed, free_block, free_port, http, logs_folder, output, run, start,
-                           Trickle, wait_healthy, wait_until)
+                           Trickle, wait_healthy, wait_printed, wait_until)
 
 NODE = "labs/replication/node.py"
 COORDINATOR = "labs/replication/coordinator.py"
@@ -180,8 +180,7 @@ class CoordinatorTest(unittest.TestCase):
         self.logs = logs_folder(self)
         process = start(self, COORDINATOR, "--port", port, "--base-port", port + 1, "--followers", followers,
                         "--delay", 0.01, "--logs", self.logs, *args, stdin=subprocess.PIPE)
-        wait_healthy(port, 20)
-        wait_until(lambda: "commands:" in output(process), 20, "the prompt")  # the table and quorum line came first
+        wait_printed(process, "commands:")  # the prompt: the table and quorum line came first
         self.url, self.process = f"http://127.0.0.1:{port}", process
         return port
 
