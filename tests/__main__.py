@@ -1,7 +1,7 @@
 """Run every test: python -m tests (what `make test` does). Ends with 'N passed, N failed, N skipped'.
 
-The test files run two at a time, each in a process of its own: most tests wait for real processes,
-so two at once halve the time on a 2-core machine. `python -m tests tests.test_lab1_scalability`
+The test files run three at a time, each in a process of its own: most tests wait for real processes,
+so three at once take under half the time on a 2-core machine. `python -m tests tests.test_lab1_scalability`
 runs one file in this process.
 """
 import re
