@@ -18,6 +18,8 @@ import urllib.request
 from http.client import HTTPException
 from pathlib import Path
 
+from labs.plumbing.processes import port_free
+
 ROOT = Path(__file__).resolve().parent.parent
 # A suite started in the background (`make test &`) has Ctrl-C ignored, and the scripts it starts would inherit
 # that: a Python handler instead is reset for each child, which then takes Ctrl-C as a terminal gives it.
@@ -35,14 +37,25 @@ def claim_slice():
     """Listen on the first port of a slice nobody listens on: no other test process (of this suite or of one
     beside it) hands out its ports, and the slice is free again when this process ends, however it ends."""
     for first in range(12000, 32000, SLICE):
-        sock = socket.socket()
         try:
-            sock.bind(("127.0.0.1", first))
-            sock.listen()
-            return sock
+            return listen_on(first)
         except OSError:
-            sock.close()
+            pass
     raise RuntimeError("every slice of test ports is taken")
+
+
+def listen_on(port):
+    """A socket listening on port, bound as our servers bind (past TIME_WAIT); OSError if one listens there."""
+    sock = socket.socket()
+    if os.name != "nt":
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(("127.0.0.1", port))
+        sock.listen()
+        return sock
+    except OSError:
+        sock.close()
+        raise
 
 
 def free_port():
@@ -60,18 +73,9 @@ def free_block(size):
     for _ in range(SLICE):
         first = next_port if next_port + size <= end else start  # on to the next ports, from the start when used up
         next_port = first + size
-        if all(is_free(port) for port in range(first, first + size)):
+        if all(port_free(port) for port in range(first, first + size)):  # as our servers bind: past TIME_WAIT
             return first
     raise RuntimeError(f"no {size} free ports in a row in {start}-{end - 1}")
-
-
-def is_free(port):
-    with socket.socket() as sock:
-        try:
-            sock.bind(("127.0.0.1", port))
-            return True
-        except OSError:
-            return False
 
 
 def http(method, url, body=None, headers=None, timeout=10):

@@ -9,8 +9,8 @@ import subprocess
 import tempfile
 import unittest
 
-from tests.helpers import (free_block, free_port, http, logs_folder, output, start, start_node, wait_healthy, wait_printed,
-                           wait_until)
+from tests.helpers import (free_block, free_port, http, logs_folder, output, start, start_node, wait_healthy,
+                           wait_printed, wait_until)
 
 NODE = "labs/scalability/node.py"
 LAB2 = "labs/replication/coordinator.py"

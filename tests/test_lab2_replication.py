@@ -12,8 +12,8 @@ import threading
 import time
 import unittest
 
-from tests.helpers import (assert_cut_off, closed, free_block, free_port, http, logs_folder, output, run, start,
-                           Trickle, wait_healthy, wait_printed, wait_until)
+from tests.helpers import (assert_cut_off, closed, free_block, free_port, http, listen_on, logs_folder, output, run,
+                           start, Trickle, wait_healthy, wait_printed, wait_until)
 
 NODE = "labs/replication/node.py"
 COORDINATOR = "labs/replication/coordinator.py"
@@ -321,10 +321,7 @@ class CoordinatorTest(unittest.TestCase):
 
     def test_impossible_settings_are_one_clear_line_and_exit_code_2(self):
         base = free_block(4)
-        busy = socket.socket()  # follower1's port, taken
-        self.addCleanup(busy.close)
-        busy.bind(("127.0.0.1", base + 1))
-        busy.listen()
+        self.addCleanup(listen_on(base + 1).close)  # follower1's port, taken
         logs = logs_folder(self)
         cases = [(["--followers", 2, "--write-quorum", 3], "0 <= --write-quorum <= 2"),
                  (["--followers", 2, "--read-quorum", 3], "1 <= --read-quorum <= 2"),

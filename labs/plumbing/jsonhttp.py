@@ -26,6 +26,7 @@ SECRET_HEADER = "X-Run-Secret"
 KEEP_IDLE = 8  # connections left open to each node for the next GETs (a node closes one idle for 30 s)
 IDLE, IDLE_LOCK = {}, threading.Lock()  # node -> connections left open by GETs
 
+
 def secret():
     """This run's secret, handed by a coordinator to the processes it starts; "" when started by hand."""
     return os.environ.get("LABS_SECRET", "")
@@ -41,7 +42,8 @@ def send(node, method, path, body=None, headers=None, timeout=30):
                **(headers or {})}
     data = None if body is None else json.dumps(body).encode()
     kept = reuse(node) if method == "GET" else None  # a read changes nothing: sending it twice is harmless
-    for connection in filter(None, [kept, http.client.HTTPConnection(host, int(port), timeout=timeout)]):
+    tries = [kept] if kept else []  # the connection left open first, then a new one
+    for connection in tries + [http.client.HTTPConnection(host, int(port), timeout=timeout)]:
         try:
             if connection.sock:
                 connection.sock.settimeout(timeout)
@@ -73,8 +75,10 @@ def reuse(node):
 def keep(node, connection):
     """Leave connection open for the next GET to node: at most KEEP_IDLE per node, the others are closed."""
     with IDLE_LOCK:
-        if len(IDLE.setdefault(node, [])) < KEEP_IDLE:
-            return IDLE[node].append(connection)
+        idle = IDLE.setdefault(node, [])
+        if len(idle) < KEEP_IDLE:
+            idle.append(connection)
+            return
     connection.close()
 
 
