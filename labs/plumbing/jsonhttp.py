@@ -1,10 +1,10 @@
 """HTTP with JSON bodies: the calls and the server pieces every process here uses.
 
-send() makes one call and never raises. JsonServer and JsonHandler answer with JSON, also
-when they refuse a request: a body too large (413), too slow (408) or without a length (411),
-a key that is not UTF-8 (400), a method nobody serves (501); send_file() serves a page for a browser.
-Internal routes take calls only from this run's processes: a coordinator gives them a secret
-(LABS_SECRET) and send() shows it.
+send() makes one call and never raises; a GET or a PUT reuses a connection left open (keep-alive).
+JsonServer and JsonHandler answer with JSON, also when they refuse a request: a body too large (413),
+too slow (408) or without a length (411), a key that is not UTF-8 (400), a method nobody serves (501);
+send_file() serves a page. Internal routes take calls only from this run's processes: a coordinator
+gives them a secret (LABS_SECRET) and send() shows it.
 """
 import argparse
 import hmac
@@ -23,8 +23,9 @@ MAX_BODY = 1024 * 1024  # bigger request bodies get 413
 MAX_SNAPSHOT = 256 * 1024 * 1024  # a whole store's snapshot, sent between the processes of one run
 BODY_DEADLINE = 2.0  # seconds to send a whole body (1 MiB takes milliseconds here): a trickle is cut off
 SECRET_HEADER = "X-Run-Secret"
-KEEP_IDLE = 8  # connections left open to each node for the next GETs (a node closes one idle for 30 s)
-IDLE, IDLE_LOCK = {}, threading.Lock()  # node -> connections left open by GETs
+KEEP_IDLE = 8  # connections left open to each node for the next requests (a node closes one idle for 30 s)
+IDLE, IDLE_LOCK = {}, threading.Lock()  # node -> connections left open
+RESENDABLE = ("GET", "PUT")  # sent twice, they leave a store as sent once (HTTP calls them idempotent)
 
 
 def secret():
@@ -33,47 +34,54 @@ def secret():
 
 
 def send(node, method, path, body=None, headers=None, timeout=30):
-    """One HTTP request to node ("host:port"); returns (status, reply as a dict).
-    Status 0: no HTTP answer at all (refused, timed out, garbled). http.client never uses a proxy.
-    A GET goes on a connection an earlier GET to node left open, if there is one (HTTP keep-alive: no new
-    connection, no new thread in node); if node has closed it since, the GET is sent again on a new one."""
-    host, _, port = node.rpartition(":")
+    """One HTTP request to node ("host:port") with a JSON body; returns (status, reply as a dict).
+    Status 0: no HTTP answer at all (refused, timed out, garbled)."""
     headers = {"Content-Type": "application/json", **({SECRET_HEADER: secret()} if secret() else {}),
                **(headers or {})}
     data = None if body is None else json.dumps(body).encode()
-    kept = reuse(node) if method == "GET" else None  # a read changes nothing: sending it twice is harmless
-    tries = [kept] if kept else []  # the connection left open first, then a new one
-    for connection in tries + [http.client.HTTPConnection(host, int(port), timeout=timeout)]:
-        try:
-            if connection.sock:
-                connection.sock.settimeout(timeout)
-            connection.request(method, path, body=data, headers=headers)
-            response = connection.getresponse()
-            status, raw = response.status, response.read()
-        except (OSError, ValueError, http.client.HTTPException) as error:
-            connection.close()
-            if connection is kept and isinstance(error, ConnectionError):  # node closed it while it was idle
-                continue
-            return 0, {"error": str(error) or type(error).__name__}
-        if method == "GET" and not response.will_close:
-            keep(node, connection)
-        else:
-            connection.close()
-        break
+    try:
+        status, raw, _ = exchange(node, method, path, data, headers, timeout)
+    except (OSError, ValueError, http.client.HTTPException) as error:
+        return 0, {"error": str(error) or type(error).__name__}
     try:
         return status, json.loads(raw or b"{}")
     except ValueError:
         return status, {"error": f"HTTP {status}, not JSON"}
 
 
+def exchange(node, method, path, data, headers, timeout=30):
+    """One HTTP request, its body in bytes; returns (status, reply body, reply headers) or raises as http.client
+    does (which never uses a proxy). A GET or a PUT goes on a connection an earlier one left open, if any (HTTP
+    keep-alive: no new connection, no new thread in node); if node has closed it since, again on a new one."""
+    kept = reuse(node) if method in RESENDABLE else None  # only what may be sent twice
+    tries = [kept] if kept else []  # the connection left open first, then a new one
+    for connection in tries + [http.client.HTTPConnection(node, timeout=timeout)]:  # node: "host:port"
+        try:
+            if connection.sock:
+                connection.sock.settimeout(timeout)
+            connection.request(method, path, body=data, headers=headers)
+            response = connection.getresponse()
+            raw = response.read()
+        except Exception as error:
+            connection.close()
+            if connection is kept and isinstance(error, ConnectionError):  # node closed it while it was idle
+                continue
+            raise
+        if method in RESENDABLE and not response.will_close:
+            keep(node, connection)
+        else:
+            connection.close()
+        return response.status, raw, response.headers
+
+
 def reuse(node):
-    """A connection to node left open by an earlier GET, or None."""
+    """A connection to node left open by an earlier request, or None."""
     with IDLE_LOCK:
         return IDLE[node].pop() if IDLE.get(node) else None
 
 
 def keep(node, connection):
-    """Leave connection open for the next GET to node: at most KEEP_IDLE per node, the others are closed."""
+    """Leave connection open for the next request to node: at most KEEP_IDLE per node, the others are closed."""
     with IDLE_LOCK:
         idle = IDLE.setdefault(node, [])
         if len(idle) < KEEP_IDLE:
@@ -233,12 +241,7 @@ class JsonHandler(BaseHTTPRequestHandler):
         """http.server's own refusals (a request line too long: 414, no such method: 501), in JSON too."""
         self.close_connection = True
         data = json.dumps({"error": message or self.responses.get(code, ("error",))[0]}).encode() + b"\n"
-        self.send_response(code, message)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        if self.command != "HEAD":
-            self.wfile.write(data)
+        self.send_body(code, data, "application/json")
 
     def log_line(self, status):
         """One line per request answered; a server that wants one says how it looks."""

@@ -14,7 +14,7 @@ import threading
 import time
 from pathlib import Path
 
-from labs.plumbing.jsonhttp import ports
+from labs.plumbing.jsonhttp import exchange, ports
 
 DECAY = 0.3  # weight of the newest latency in a node's average: higher forgets the past faster
 UNTRIED_BUSY = 10.0  # score of a node still waiting for its first answer: wait for it, do not pile on
@@ -121,17 +121,11 @@ def measured_by(strategy):
 def forward(node, handler, data):
     """Pass handler's request (body: data) to node; returns (status, reply as a dict, headers to pass back)."""
     headers = {name: value for name, value in handler.headers.items() if name.lower() not in HOP_HEADERS}
-    host, _, port = node.rpartition(":")
-    connection = http.client.HTTPConnection(host, int(port), timeout=30)  # one plain connection: no proxy, no frills
     try:
-        connection.request(handler.command, handler.path, body=data or None,
-                           headers={**headers, "Content-Type": "application/json"})
-        response = connection.getresponse()
-        status, raw, reply_headers = response.status, response.read(), response.headers
+        status, raw, reply_headers = exchange(node, handler.command, handler.path, data or None,
+                                              {**headers, "Content-Type": "application/json"})
     except (OSError, http.client.HTTPException) as error:
         return 0, {"error": f"{node}: {error}"}, {}  # 0: no HTTP answer at all (refused, timed out, garbled)
-    finally:
-        connection.close()
     try:
         reply = json.loads(raw or b"{}")
     except ValueError:
