@@ -125,9 +125,5 @@ def set_readers(handler):
 
 
 def send_text(handler, data):
-    handler.send_response(200)
-    handler.send_header("Content-Type", "text/plain; charset=utf-8")
-    handler.send_header("Content-Length", str(len(data)))
-    handler.end_headers()
-    handler.wfile.write(data)
+    handler.send_body(200, data, "text/plain; charset=utf-8")
     handler.log_line(200)

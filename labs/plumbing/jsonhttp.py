@@ -1,10 +1,9 @@
 """HTTP with JSON bodies: the calls and the server pieces every process here uses.
 
 send() makes one call and never raises; a GET or a PUT reuses a connection left open (keep-alive).
-JsonServer and JsonHandler answer with JSON, also when they refuse a request: a body too large (413),
-too slow (408) or without a length (411), a key that is not UTF-8 (400), a method nobody serves (501);
-send_file() serves a page. Internal routes take calls only from this run's processes: a coordinator
-gives them a secret (LABS_SECRET) and send() shows it.
+JsonServer and JsonHandler answer in JSON, refusals too: a body too large (413), too slow (408), without
+a length (411), a key not in UTF-8 (400), a method nobody serves (501). Internal routes take calls only
+from this run's processes: a coordinator gives them a secret (LABS_SECRET) and send() shows it.
 """
 import argparse
 import hmac
@@ -25,7 +24,7 @@ BODY_DEADLINE = 2.0  # seconds to send a whole body (1 MiB takes milliseconds he
 SECRET_HEADER = "X-Run-Secret"
 KEEP_IDLE = 8  # connections left open to each node for the next requests (a node closes one idle for 30 s)
 IDLE, IDLE_LOCK = {}, threading.Lock()  # node -> connections left open
-RESENDABLE = ("GET", "PUT")  # sent twice, they leave a store as sent once (HTTP calls them idempotent)
+RESENDABLE = ("GET", "PUT")  # sent twice, they leave the store as sent once: safe to send again
 
 
 def secret():
@@ -231,6 +230,8 @@ class JsonHandler(BaseHTTPRequestHandler):
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data)))
+        if self.close_connection:  # the connection closes after this answer: the client must not keep it
+            self.send_header("Connection", "close")
         for name, value in (headers or {}).items():
             self.send_header(name, value)
         self.end_headers()
@@ -240,8 +241,7 @@ class JsonHandler(BaseHTTPRequestHandler):
     def send_error(self, code, message=None, explain=None):
         """http.server's own refusals (a request line too long: 414, no such method: 501), in JSON too."""
         self.close_connection = True
-        data = json.dumps({"error": message or self.responses.get(code, ("error",))[0]}).encode() + b"\n"
-        self.send_body(code, data, "application/json")
+        self.send_json(code, {"error": message or self.responses.get(code, ("error",))[0]}, log=False)
 
     def log_line(self, status):
         """One line per request answered; a server that wants one says how it looks."""
