@@ -240,12 +240,12 @@ class RefusalsTest(unittest.TestCase):
         port, first = start_node(self, NODE, "--delay", "0")
         node = f"127.0.0.1:{port}"
         self.assertEqual(send(node, "GET", "/health")[0], 200)  # leaves its connection open
-        kept = IDLE[node][-1]
+        kept = [connection for address, connection in IDLE if address == node][-1]
         stop(first)  # the node restarts: the connection left open is closed
         start(self, NODE, "--port", port, "--delay", "0")
         wait_until(lambda: http("GET", f"http://{node}/health")[0] == 200, what="the node again")
         self.assertEqual(send(node, "GET", "/health")[0], 200)
-        self.assertNotIn(kept, IDLE[node])
+        self.assertNotIn((node, kept), IDLE)
 
     def test_a_content_length_in_other_digits_is_400_too(self):
         status, headers, body = raw_request(self.port, b"PUT /kv/a HTTP/1.0\r\nContent-Length: \xb2\r\n\r\n{}")

@@ -22,8 +22,8 @@ MAX_BODY = 1024 * 1024  # bigger request bodies get 413
 MAX_SNAPSHOT = 256 * 1024 * 1024  # a whole store's snapshot, sent between the processes of one run
 BODY_DEADLINE = 2.0  # seconds to send a whole body (1 MiB takes milliseconds here): a trickle is cut off
 SECRET_HEADER = "X-Run-Secret"
-KEEP_IDLE = 8  # connections left open to each node for the next requests (a node closes one idle for 30 s)
-IDLE, IDLE_LOCK = {}, threading.Lock()  # node -> connections left open
+KEEP_IDLE = 32  # connections left open for the next requests, to any node; beyond, the oldest one is closed
+IDLE, IDLE_LOCK = [], threading.Lock()  # (node, connection) left open, the oldest first
 RESENDABLE = ("GET", "PUT")  # sent twice, they leave the store as sent once: safe to send again
 
 
@@ -74,19 +74,20 @@ def exchange(node, method, path, data, headers, timeout=30):
 
 
 def reuse(node):
-    """A connection to node left open by an earlier request, or None."""
+    """The newest connection to node left open by an earlier request, or None."""
     with IDLE_LOCK:
-        return IDLE[node].pop() if IDLE.get(node) else None
+        for index in reversed(range(len(IDLE))):
+            if IDLE[index][0] == node:
+                return IDLE.pop(index)[1]
 
 
 def keep(node, connection):
-    """Leave connection open for the next request to node: at most KEEP_IDLE per node, the others are closed."""
+    """Leave connection open for the next request to node; beyond KEEP_IDLE, close the oldest (its node may be gone)."""
     with IDLE_LOCK:
-        idle = IDLE.setdefault(node, [])
-        if len(idle) < KEEP_IDLE:
-            idle.append(connection)
-            return
-    connection.close()
+        IDLE.append((node, connection))
+        oldest = IDLE.pop(0)[1] if len(IDLE) > KEEP_IDLE else None
+    if oldest:
+        oldest.close()
 
 
 def port(text):
@@ -131,9 +132,8 @@ class JsonServer(ThreadingHTTPServer):
 
     def handle_error(self, request, client_address):
         """A client that hangs up mid-answer is no news; anything else is one line, not a traceback."""
-        error = sys.exc_info()[1]
-        if not isinstance(error, OSError):
-            print(f"error answering {client_address[0]}: {error!r}", file=sys.stderr, flush=True)
+        if not isinstance(sys.exc_info()[1], OSError):
+            print(f"error answering {client_address[0]}: {sys.exc_info()[1]!r}", file=sys.stderr, flush=True)
 
 
 class JsonHandler(BaseHTTPRequestHandler):
