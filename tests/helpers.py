@@ -5,6 +5,7 @@ instead of sleeping, and stop every process with addCleanup, even when the test 
 """
 import json
 import os
+import re
 import shutil
 import signal
 import socket
@@ -120,13 +121,14 @@ def wait_healthy(port, deadline=10):
                deadline, f"/health on port {port}")
 
 
-def wait_printed(process, text, deadline=30):
-    """Wait until process has printed text; fail at once, with what it printed, if it ends first."""
+def wait_printed(process, pattern, deadline=30):
+    """Wait until process has printed a line matching the regular expression pattern (it may print after it
+    answered); fail at once, with what it printed, if it ends first."""
     end = time.monotonic() + deadline
-    while text not in output(process):
+    while not re.search(pattern, output(process)):
         if process.poll() is not None or time.monotonic() > end:
             why = "it ended" if process.poll() is not None else f"{deadline} s passed"
-            raise AssertionError(f"{why} before it printed {text!r}; it printed:\n{output(process)[-800:]}")
+            raise AssertionError(f"{why} before it printed {pattern!r}; it printed:\n{output(process)[-800:]}")
         time.sleep(0.05)
 
 

@@ -76,7 +76,7 @@ class FrontViewTest(unittest.TestCase):
         self.assertEqual((row["node"], row["served"], row["rejected"], row["no_answer"], row["in_flight"]),
                          (f"127.0.0.1:{self.backend}", 1, 1, 0, 0))
         self.assertIsInstance(row["latency_ms"], int)
-        self.assertRegex(output(self.front), r"GET +/ +200")  # the page's load is logged, its polls are not:
+        wait_printed(self.front, r"GET +/ +200", 5)  # the page's load is logged, its polls are not:
         self.assertNotIn("/status", output(self.front))  # they would drown the lines the room reads
         self.assertEqual(http("GET", f"http://127.0.0.1:{self.backend}/")[0], 404)  # a node that is no front
 

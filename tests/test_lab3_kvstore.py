@@ -9,7 +9,7 @@ import threading
 import unittest
 
 from tests.helpers import (ROOT, closed, free_block, free_port, holds_for, http, logs_folder, output, run, start,
-                           wait_healthy, wait_until)
+                           wait_healthy, wait_printed, wait_until)
 
 LAB = "labs/distributed-kvstore"
 FAST = ["--delay", 0, "--replication-delay", 0.05, "--heartbeat-interval", 0.2, "--dead-after", 1.2]
@@ -148,7 +148,7 @@ class MembershipTest(unittest.TestCase):
         store.command("kill follower2")
         wait_until(lambda: line("dead", "follower2"), 5, "follower2 dead")
         wait_until(lambda: line("removed", "follower2"), 10, "follower2 removed once replaced")
-        self.assertRegex(output(view), rf"(joined|registered) +follower +follower3 +port {store.base + 3}\n")
+        wait_printed(view, rf"(joined|registered) +follower +follower3 +port {store.base + 3}\n", 5)
         self.assertNotIn("\033", output(view))
 
 

@@ -12,7 +12,8 @@ import threading
 import time
 import unittest
 
-from tests.helpers import ROOT, free_port, http, output, run, start, start_node, stop, wait_healthy, wait_until
+from tests.helpers import (ROOT, free_port, http, output, run, start, start_node, stop, wait_healthy, wait_printed,
+                           wait_until)
 
 NODE_01 = "workshop_materials/01_nodes/node.py"
 CLIENT_01 = "workshop_materials/01_nodes/client.py"
@@ -225,7 +226,7 @@ class Step23FrontTest(unittest.TestCase):
         self.nodes[0].wait()
         statuses = [http("PUT", url + f"/kv/k{i}", {"value": i})[0] for i in range(6)]
         self.assertEqual(statuses, [201] * 6)
-        self.assertIn(f"(retried: 127.0.0.1:{self.ports[0]} failed)", output(front))
+        wait_printed(front, rf"\(retried: 127\.0\.0\.1:{self.ports[0]} failed\)", 5)
 
     def test_no_healthy_node_is_a_clear_503(self):
         for node in self.nodes:
