@@ -311,7 +311,7 @@ class CoordinatorTest(unittest.TestCase):
         missed = [e["text"] for e in http("GET", self.url + "/status")[1]["events"] if e["kind"] == "missed"]
         self.assertTrue(any("follower1" in text for text in missed), missed)
 
-    @unittest.skipIf(sys.platform == "win32", "exit_with_parent works on Windows too, but kill() is tested on POSIX")
+    @unittest.skipIf(sys.platform == "win32", "the lifeline works on Windows too, but kill() is tested on POSIX")
     def test_a_coordinator_killed_with_sigkill_leaves_no_node_process_behind(self):
         port = self.coordinator("--replication-delay", 0.01)
         self.assertEqual(len([node for node in self.nodes().values() if node["up"]]), 3)

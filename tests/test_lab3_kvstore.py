@@ -263,7 +263,7 @@ class ProcessesTest(unittest.TestCase):
         store.process.send_signal(signal.SIGTERM)
         self.assert_all_stopped(store, ports)
 
-    @unittest.skipIf(sys.platform == "win32", "exit_with_parent works on Windows too, but kill() is tested on POSIX")
+    @unittest.skipIf(sys.platform == "win32", "the lifeline works on Windows too, but kill() is tested on POSIX")
     def test_a_coordinator_killed_with_sigkill_leaves_no_child_behind(self):
         store = Store(self, followers=2)
         ports = self.ports(store)[:-1]  # leader, followers, gateway, registry

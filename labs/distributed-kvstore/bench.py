@@ -23,8 +23,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root, for `import labs...`
 from labs.plumbing import processes  # noqa: E402
 from labs.plumbing.jsonhttp import port, send  # noqa: E402
-from labs.scalability.client import run  # noqa: E402
-from labs.scalability.load_balancer import STRATEGIES  # noqa: E402
+from labs.scalability.bench import run_client  # noqa: E402
 
 COORDINATOR = Path(__file__).with_name("coordinator.py")
 VICTIM = "follower2"
@@ -40,10 +39,10 @@ def type_in(store, command):
 
 
 def load(node, keys, threads=LOADERS):
-    """PUT key-0 ... key-(keys-1) to node (the gateway) from threads; returns (seconds, failures)."""
-    started = time.monotonic()
-    results = run(keys, threads, STRATEGIES["round-robin"]([node]), client_id="bench", quiet=True)
-    return time.monotonic() - started, sum(1 for _, status, _ in results if status not in (200, 201))
+    """PUT key-0 ... key-(keys-1) to node (the gateway) from threads, with lab 1's client; returns (seconds,
+    failures)."""
+    run = run_client([], "--requests", keys, "--concurrency", threads, "--nodes", node, "--client-id", "bench")
+    return run["seconds"], int(run["failed"])
 
 
 def step_of(event):

@@ -17,7 +17,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root, for `import labs...`
 from labs.plumbing import flags  # noqa: E402
 from labs.plumbing.jsonhttp import BadRequest, parse_nodes, ports, send  # noqa: E402
-from labs.plumbing.processes import exit_with_parent  # noqa: E402
 from labs.replication import node as replication  # noqa: E402
 from labs.scalability.load_balancer import STRATEGIES as BALANCERS  # noqa: E402
 from labs.scalability.rate_limiter import STRATEGIES as LIMITERS  # noqa: E402
@@ -120,7 +119,6 @@ def main():
                     args.replication_delay, ready=not args.catch_up, epoch=args.epoch)
     except OSError as error:
         parser.exit(2, f"cannot listen on {args.host}:{args.port}: {error.strerror or error}\n")
-    exit_with_parent()
     if args.role == "gateway":
         write_quorum = len(args.read_from) if args.write_quorum is None else args.write_quorum
         node.gateway = Gateway(args.leader[0], args.read_from, args.load_balance, write_quorum, args.read_quorum)

@@ -17,7 +17,6 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root, for `import labs...`
 from labs.plumbing.jsonhttp import BadRequest, JsonHandler, JsonServer, parse_nodes, port, send  # noqa: E402
-from labs.plumbing.processes import exit_with_parent  # noqa: E402
 
 CHECK_EVERY = 0.2  # seconds between two looks at every member's silence
 KEEP_EVENTS = 50  # GET /members returns this many of the newest events
@@ -176,7 +175,6 @@ def main():
         registry = Registry((args.host, args.port), args.suspect_after, args.dead_after, (args.notify or [None])[0])
     except OSError as error:
         parser.exit(2, f"cannot listen on {args.host}:{args.port}: {error.strerror or error}\n")
-    exit_with_parent()
     threading.Thread(target=registry.watch_forever, daemon=True).start()
     print(f"registry {args.host}:{registry.server_port} ready: suspect after {args.suspect_after} s "
           f"of silence, dead after {args.dead_after} s", flush=True)

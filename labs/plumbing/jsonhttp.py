@@ -33,44 +33,34 @@ def secret():
 
 
 def send(node, method, path, body=None, headers=None, timeout=30):
-    """One HTTP request to node ("host:port") with a JSON body; returns (status, reply as a dict).
-    Status 0: no HTTP answer at all (refused, timed out, garbled)."""
+    """One HTTP request to node ("host:port") with a JSON body; returns (status, reply as a dict). Status 0: no
+    HTTP answer at all (refused, timed out, garbled). A GET or a PUT goes on a connection an earlier one left
+    open, if any (keep-alive: no new connection, no new thread in node), on a new one if node has closed it
+    since. (http.client, unlike urllib, never sends to a proxy.)"""
     headers = {"Content-Type": "application/json", **({SECRET_HEADER: secret()} if secret() else {}),
                **(headers or {})}
     data = None if body is None else json.dumps(body).encode()
-    try:
-        status, raw, _ = exchange(node, method, path, data, headers, timeout)
-    except (OSError, ValueError, http.client.HTTPException) as error:
-        return 0, {"error": str(error) or type(error).__name__}
-    try:
-        return status, json.loads(raw or b"{}")
-    except ValueError:
-        return status, {"error": f"HTTP {status}, not JSON"}
-
-
-def exchange(node, method, path, data, headers, timeout=30):
-    """One HTTP request, its body in bytes; returns (status, reply body, reply headers) or raises as http.client
-    does (which never uses a proxy). A GET or a PUT goes on a connection an earlier one left open, if any (HTTP
-    keep-alive: no new connection, no new thread in node); if node has closed it since, again on a new one."""
     kept = reuse(node) if method in RESENDABLE else None  # only what may be sent twice
-    tries = [kept] if kept else []  # the connection left open first, then a new one
-    for connection in tries + [http.client.HTTPConnection(node, timeout=timeout)]:  # node: "host:port"
+    for connection in ([kept] if kept else []) + [http.client.HTTPConnection(node, timeout=timeout)]:
         try:
             if connection.sock:
                 connection.sock.settimeout(timeout)
             connection.request(method, path, body=data, headers=headers)
             response = connection.getresponse()
             raw = response.read()
-        except Exception as error:
+        except (OSError, ValueError, http.client.HTTPException) as error:
             connection.close()
             if connection is kept and isinstance(error, ConnectionError):  # node closed it while it was idle
                 continue
-            raise
+            return 0, {"error": str(error) or type(error).__name__}
         if method in RESENDABLE and not response.will_close:
             keep(node, connection)
         else:
             connection.close()
-        return response.status, raw, response.headers
+        try:
+            return response.status, json.loads(raw or b"{}")
+        except ValueError:
+            return response.status, {"error": f"HTTP {response.status}, not JSON"}
 
 
 def reuse(node):
@@ -142,9 +132,12 @@ class JsonHandler(BaseHTTPRequestHandler):
     timeout = 30  # a client that stops sending mid-request, or stays idle, does not hold a thread forever
 
     def handle_one_request(self):
-        """http.server's, with one more refusal: a students' exercise not written yet (501, and what to do)."""
+        """http.server's, and every BadRequest raised while handling the request is answered in JSON; so is a
+        students' exercise not written yet (501, and what to do)."""
         try:
             super().handle_one_request()
+        except BadRequest as error:
+            self.send_json(error.status, {"error": str(error)})
         except NotImplementedError as error:
             self.send_error(501, str(error))
             self.log_line(501)
@@ -152,6 +145,7 @@ class JsonHandler(BaseHTTPRequestHandler):
     def parse_request(self):
         """http.server's parsing, and a path in plain ASCII: other characters must come percent-encoded.
         A request with a body closes its connection after the answer, unless read_body() read all of it."""
+        self.start, self.note = time.monotonic(), ""  # this request's own, for its log line (lab 1's log_line)
         if not super().parse_request():
             return False
         if not self.path.isascii():
@@ -193,13 +187,13 @@ class JsonHandler(BaseHTTPRequestHandler):
         self.close_connection = self.closes  # all of it read: the connection may carry the next request
         return b"".join(chunks)
 
-    def read_json(self, example, limit=MAX_BODY):
-        """The body as a JSON object; BadRequest naming an example body if it is not one."""
+    def read_json(self, example, limit=MAX_BODY, needs=()):
+        """The body as a JSON object with the fields in needs; BadRequest naming an example body if it is not."""
         try:
             body = json.loads(self.read_body(limit) or b"null")
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: nested too deep
             body = None
-        if not isinstance(body, dict):
+        if not isinstance(body, dict) or not all(field in body for field in needs):
             raise BadRequest(400, f"body must be a JSON object like {example}")
         return body
 

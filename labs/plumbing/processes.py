@@ -1,8 +1,8 @@
 """Start, watch and stop child processes: what demos, benchmarks and coordinators share.
 
 Whoever starts a process stops it: stop() asks politely (terminate), then insists (kill).
-A child also goes when its parent dies, however it dies (kill -9 too): start() gives it a
-pipe as stdin, and exit_with_parent(), called by every server, exits when that pipe closes.
+A child also goes when its parent dies, however it dies (kill -9 too): start() runs it through
+lifeline.py, which exits as soon as the pipe start() gives it as stdin closes.
 stop_on_signals() turns SIGTERM and a closed terminal into a normal exit, so `finally:` runs.
 """
 import os
@@ -10,33 +10,29 @@ import signal
 import socket
 import subprocess
 import sys
-import threading
 import time
+from pathlib import Path
 
 from labs.plumbing.jsonhttp import send
 
-LIFELINE = "LABS_LIFELINE"  # set in the environment of the children start() starts
+LIFELINE = Path(__file__).with_name("lifeline.py")
 
 
 def start(script, *args, quiet=True, log=None, env=None):
-    """Run `python -u script args`; its output goes to the log file if given, else is dropped when quiet,
-    else shown as it comes."""
-    return subprocess.Popen([sys.executable, "-u", str(script), *map(str, args)], stdin=subprocess.PIPE,
-                            stdout=log or (subprocess.DEVNULL if quiet else None),
-                            stderr=subprocess.STDOUT if log else None,
-                            env={**os.environ, **(env or {}), LIFELINE: "1"})
+    """Run `python -u script args` as a child that goes when we go (its stdin is our pipe, see lifeline.py);
+    its output goes to log (a file, or subprocess.PIPE) if given, else is dropped when quiet, else shown."""
+    return subprocess.Popen([sys.executable, "-u", str(LIFELINE), str(script), *map(str, args)],
+                            stdin=subprocess.PIPE, stdout=log or (subprocess.DEVNULL if quiet else None),
+                            stderr=subprocess.STDOUT if log else None, env={**os.environ, **(env or {})})
 
 
-def exit_with_parent():
-    """In a child that start() started: exit as soon as the parent's end of our stdin closes."""
-    if os.environ.pop(LIFELINE, None):
-        stdin = sys.stdin.fileno()
-
-        def watch():
-            while os.read(stdin, 4096):  # the raw descriptor: no lock that exiting would wait for
-                pass
-            os._exit(0)  # end of file: the parent has gone
-        threading.Thread(target=watch, daemon=True).start()
+def output(child):
+    """All that a child started with log=subprocess.PIPE printed, once it ended. Line by line, so that Ctrl-C
+    stops the wait while it prints without a pause; not communicate(), whose closing the child's stdin (its
+    lifeline) would stop it at once."""
+    lines = [line.decode() for line in child.stdout]
+    child.wait()
+    return "".join(lines)
 
 
 def port_free(port):
@@ -84,9 +80,8 @@ def stop(process, grace=3):
 
 
 def run_script(main):
-    """Run a demo's, bench's or tour's main(): it goes when its parent goes, and Ctrl-C or SIGTERM end it
-    with one line (its own `finally:` stops its children first), not a traceback."""
-    exit_with_parent()
+    """Run a demo's, bench's or tour's main(): Ctrl-C or SIGTERM end it with one line (its own `finally:`
+    stops its children first), not a traceback."""
     stop_on_signals()
     try:
         main()

@@ -11,7 +11,6 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 from labs.plumbing.jsonhttp import BadRequest, JsonHandler, JsonServer, decode_key
-from labs.scalability.node import parse_value
 
 VIEW = Path(__file__).parents[1] / "plumbing" / "cluster.html"  # the cluster as a picture, for a projector
 
@@ -35,7 +34,8 @@ class CoordinatorHandler(JsonHandler):
             elif method == "GET":
                 status, body = coordinator.read(decode_key(url.path[4:]))
             elif method == "PUT":
-                status, body = coordinator.write(decode_key(url.path[4:]), parse_value(self.read_body()))
+                status, body = coordinator.write(decode_key(url.path[4:]),
+                                                   self.read_json('{"value": 42}', needs=["value"])["value"])
             elif method == "DELETE":
                 status, body = coordinator.write(decode_key(url.path[4:]), deleted=True)
             else:

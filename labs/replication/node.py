@@ -16,8 +16,8 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root, for `import labs...`
-from labs.plumbing.jsonhttp import MAX_SNAPSHOT, BadRequest, decode_key, parse_nodes, port, ports  # noqa: E402
-from labs.plumbing.processes import exit_with_parent  # noqa: E402
+from labs.plumbing.jsonhttp import (MAX_SNAPSHOT, BadRequest, JsonHandler, decode_key, parse_nodes, port,  # noqa: E402
+                                    ports)
 from labs.replication.follower import Follower  # noqa: E402
 from labs.replication.leader import Leader  # noqa: E402
 from labs.replication.log import Log, check_entries  # noqa: E402
@@ -28,7 +28,8 @@ class Node(single.Node, Leader, Follower):
 
     def __init__(self, address, handler, workers, delay, role="leader", followers=(), replication_delay=0.3,
                  ack_timeout=1.0, ready=True, epoch=1):
-        super().__init__(address, handler, workers, delay)
+        super().__init__(*address, workers, delay)
+        self.handler = handler  # what serves each request: finish_request()
         self.role, self.ready = role, ready  # not ready: started to catch up, so it serves no client yet
         self.epoch = epoch  # the term of the newest leader we know: a leader of an older one is refused
         self.replication_delay, self.ack_timeout = replication_delay, ack_timeout
@@ -40,6 +41,10 @@ class Node(single.Node, Leader, Follower):
         self.writes = self.reads = 0
         for distance, follower in enumerate(followers, 1):
             self.add_follower(follower, distance)
+
+    def finish_request(self, request, client_address):
+        """socketserver's hook for a server's requests: served by self.handler, not by lab 1's Handler."""
+        self.handler(request, client_address, self)
 
     def health(self):
         return {**super().health(), "role": self.role, "ready": self.ready, "pid": os.getpid(), "epoch": self.epoch,
@@ -56,22 +61,21 @@ class Node(single.Node, Leader, Follower):
         self.writes += 1
 
 
-class Handler(single.Handler):
+class Handler(JsonHandler, single.Handler):
+    """Lab 1's handler with the plumbing's hardening (JsonHandler: bodies within a deadline, every refusal in
+    JSON, keep-alive), plus the routes replicas use between themselves."""
     # Replica to replica: answered at once, without a worker, and only for this run's processes.
     INTERNAL = {("PUT", "/replicate"): "put_replicate", ("GET", "/log"): "get_log",
                 ("GET", "/snapshot"): "get_snapshot", ("PUT", "/snapshot"): "put_snapshot"}
+    log_line = single.Handler.log_line  # lab 1's line per request (JsonHandler's own is silent)
 
     def do_request(self):
         """Lab 1's routes, plus the internal ones."""
         route = self.INTERNAL.get((self.command, urlsplit(self.path).path))
         if route is None:
             return super().do_request()
-        self.start = time.monotonic()
-        try:
-            self.internal()
-            self.send_json(*getattr(self, route)())
-        except BadRequest as error:
-            self.send_json(error.status, {"error": str(error)})
+        self.internal()
+        self.send_json(*getattr(self, route)())
     do_GET = do_PUT = do_DELETE = do_POST = do_PATCH = do_HEAD = do_OPTIONS = do_request
 
     def put_replicate(self):
@@ -215,7 +219,6 @@ def main():
                     args.replication_delay, args.ack_timeout, ready=not args.catch_up, epoch=args.epoch)
     except OSError as error:
         parser.exit(2, f"cannot listen on {args.host}:{args.port}: {error.strerror or error}\n")
-    exit_with_parent()
     followers = f" of {ports(node.held)}" if node.held else ""
     print(f"node :{node.server_port} ready: {node.role}{followers}; {args.workers} workers, {args.delay} s of work",
           flush=True)

@@ -164,8 +164,6 @@ def run(parser, args, coordinator, handler, banner, prompt):
         server = CoordinatorServer((args.host, args.port), handler, coordinator)
     except OSError as error:
         parser.exit(2, f"cannot listen on {args.host}:{args.port}: {error.strerror or error}\n")
-    if args.script:
-        processes.exit_with_parent()  # stdin is not the prompt: it may tell us when our parent has gone
     args.logs.mkdir(parents=True, exist_ok=True)
     processes.stop_on_signals()
     threading.Thread(target=server.serve_forever, daemon=True).start()

@@ -1,13 +1,16 @@
 """Benchmark: the same load through each load balancing strategy, on unequal nodes; a front's cost.
 
 Lab 1. For nodes with 1, 2, 4 (and 8) workers and 12 or 20 client threads: throughput and p95
-of each strategy, beside the ideal (the workers the threads can keep busy / delay). Then what a
+of each strategy, beside the ideal (the workers the threads can keep busy / delay). Then how soon
+a backend that was stopped and started again serves through a least-response-time front, what a
 front adds to a request, and a rate-limited node's memory as 100,000 different clients come and go.
 
     python labs/scalability/bench.py
 """
 import argparse
+import re
 import statistics
+import subprocess
 import sys
 import threading
 import time
@@ -16,7 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root, for `import labs...`
 from labs.plumbing import processes  # noqa: E402
 from labs.plumbing.jsonhttp import port, send  # noqa: E402
-from labs.scalability.client import percentile, run  # noqa: E402
+from labs.scalability.client import percentile  # noqa: E402
 from labs.scalability.demo import start_node  # noqa: E402
 from labs.scalability.load_balancer import STRATEGIES  # noqa: E402
 
@@ -25,23 +28,67 @@ CONFIGS = [((1, 2, 4), 12), ((1, 2, 4, 8), 12), ((1, 2, 4, 8), 20)]  # workers p
 
 def strategies(first_port, workers, threads, delay, seconds):
     """One line per strategy: the same requests (about `seconds` of ideal work) through each."""
-    children, nodes = [], [f"127.0.0.1:{first_port + i}" for i in range(len(workers))]
+    children, nodes = [], ",".join(str(first_port + i) for i in range(len(workers)))
     ideal = min(sum(workers), threads) / delay
     try:
         for i, count in enumerate(workers):
             start_node(children, first_port + i, "--workers", count, "--delay", delay)
         print(f"\nnodes with {'/'.join(map(str, workers))} workers, {threads} threads: ideal {ideal:.0f} requests/s")
-        for name, strategy in STRATEGIES.items():
-            started = time.monotonic()
-            results = run(int(ideal * seconds), threads, strategy(nodes), quiet=True)
-            failed = sum(1 for _, status, _ in results if not 200 <= status < 300)
-            throughput = (len(results) - failed) / (time.monotonic() - started)  # failures are no throughput
-            p95 = percentile([seconds for _, _, seconds in results], 0.95) * 1000
-            print(f"  {name:<20} {throughput:6.1f} requests/s  p95 {p95:5.0f} ms  {throughput / ideal:4.0%} of ideal"
-                  + (f"  {failed} failed" if failed else ""), flush=True)
+        for name in STRATEGIES:
+            run = run_client(children, "--requests", int(ideal * seconds), "--concurrency", threads, "--nodes", nodes,
+                             "--strategy", name)
+            throughput = (run["requests"] - run["failed"]) / run["seconds"]  # failures are no throughput
+            print(f"  {name:<20} {throughput:6.1f} requests/s  p95 {run['p95']:5.0f} ms  {throughput / ideal:4.0%} "
+                  f"of ideal" + (f"  {run['failed']} failed" if run["failed"] else ""), flush=True)
     finally:
         for child in children:
             processes.stop(child)
+
+
+def run_client(children, *args):
+    """Run client.py as a student would (added to children, to be stopped); the numbers of its summary line:
+    requests, seconds, p50 and p95 (ms), failed."""
+    child = processes.start(Path(__file__).with_name("client.py"), *args, log=subprocess.PIPE)
+    children.append(child)
+    summary = re.search(r"^(\d+) requests in ([\d.]+) s: .*p50 (\d+) ms, p95 (\d+) ms(?:; (\d+) failed)?$",
+                        processes.output(child), re.M)
+    numbers = [float(number or 0) for number in summary.groups()]
+    return dict(zip(["requests", "seconds", "p50", "p95", "failed"], numbers))
+
+
+def returning(first_port, delay):
+    """Seconds from a backend's restart until a least-response-time front serves a request through it again,
+    while 12 threads send through the front; the backend is stopped for 2 s first."""
+    children, nodes = [], [f"127.0.0.1:{first_port + i}" for i in range(3)]
+    front, stop = f"127.0.0.1:{first_port + 3}", threading.Event()
+    try:
+        for number, node in enumerate(nodes):
+            start_node(children, first_port + number, "--workers", 2, "--delay", delay)
+        start_node(children, first_port + 3, "--load-balance", "least-response-time", "--backends", ",".join(nodes))
+        threads = [threading.Thread(target=lambda: [send(front, "GET", "/kv/k") for _ in iter(stop.is_set, True)])
+                   for _ in range(12)]
+        for thread in threads:
+            thread.start()
+        time.sleep(1)
+        processes.stop(children[1])
+        time.sleep(2)
+        children[1] = processes.start(Path(__file__).with_name("node.py"), "--port", first_port + 1, "--workers", 2,
+                                      "--delay", delay)
+        processes.wait_healthy(nodes[1])
+        back, served = time.perf_counter(), served_by(front, nodes[1])
+        while served_by(front, nodes[1]) == served and time.perf_counter() < back + 30:
+            time.sleep(0.02)
+        print(f"\na backend stopped for 2 s, then started again, under 12 threads through a least-response-time\n"
+              f"front: it served again {time.perf_counter() - back:.2f} s after it was back (target: within 5 s)")
+    finally:
+        stop.set()
+        for child in children:
+            processes.stop(child)
+
+
+def served_by(front, node):
+    """How many answers the front has passed on from node (a 404 counts: node answered)."""
+    return next(row["served"] for row in send(front, "GET", "/status")[1]["backends"] if row["node"] == node)
 
 
 def front_cost(first_port, requests=400):
@@ -56,9 +103,9 @@ def front_cost(first_port, requests=400):
             for target in (node, front):
                 latencies = []
                 for count in range(requests):
-                    started = time.monotonic()
+                    started = time.perf_counter()
                     send(target, method, f"/kv/key-{count % 10}", body)
-                    latencies.append((time.monotonic() - started) * 1000)
+                    latencies.append((time.perf_counter() - started) * 1000)
                 times[target] = (statistics.median(latencies), percentile(latencies, 0.99))
             (direct, direct99), (through, through99) = times[node], times[front]
             print(f"  {method:<4}p50 {direct:.2f} ms direct, {through:.2f} ms through it (+{through - direct:.2f} ms); "
@@ -108,6 +155,7 @@ def main():
     print(f"{args.delay} s of work per request; each run sends what the nodes could serve in {args.seconds:g} s")
     for workers, threads in CONFIGS:
         strategies(args.port, workers, threads, args.delay, args.seconds)
+    returning(args.port, args.delay)
     front_cost(args.port)
     if args.clients:
         sizes = memory(args.port, args.clients)

@@ -1,35 +1,50 @@
 """A load client: many threads sending key-value requests to a list of nodes.
 
-Step 01 of the workshop. Lab 1 lets a load balancing strategy pick each request's node
-(--strategy), names the client for rate limiters (--client-id) and can pace it (--rate).
-One line per request, then a summary: a chart of the requests each node served and
-rejected (429), wall time, throughput and p50/p95 latency.
+Step 01 of the workshop. Each request goes to the node a strategy picks, no longer round robin by
+hand. One line per request, then a summary: wall time, throughput, p50/p95 latency
+and how many requests each node served.
 
     python labs/scalability/client.py --requests 30 --concurrency 10
 """
 import argparse
+import json
 import os
 import sys
 import threading
 import time
+import urllib.error
+import urllib.request
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root, for `import labs...`
-from labs.plumbing.colour import cut, paint  # noqa: E402
-from labs.plumbing.jsonhttp import parse_nodes, send  # noqa: E402
-from labs.plumbing.processes import exit_with_parent  # noqa: E402
 from labs.scalability.load_balancer import STRATEGIES, measured_by  # noqa: E402
-from labs.scalability.visualize_load_balance import bar_chart  # noqa: E402
+from labs.scalability.visualize_load_balance import chart  # noqa: E402
 
 NODES = ["127.0.0.1:8001", "127.0.0.1:8002", "127.0.0.1:8003"]
-CLIENT_ID = f"client-{os.getpid()}"  # two terminals are two clients to a rate limiter
 
-def run(requests, concurrency, balancer, rate=0, client_id=CLIENT_ID, quiet=False):
-    """Send requests from concurrency threads, each at most rate/s (0: no limit), to the nodes balancer picks;
-    print a line per request unless quiet; returns one (node that answered, status, seconds) per request."""
+# Our nodes are on this machine: never send these requests through an HTTP proxy.
+opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
+
+
+def send(node, method, path, body=None, headers=None, timeout=30):
+    """One HTTP request to node ("host:port"); returns (status, reply as a dict)."""
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(f"http://{node}{path}", data=data, method=method,
+                                     headers={"Content-Type": "application/json", **(headers or {})})
+    try:
+        with opener.open(request, timeout=timeout) as response:
+            return response.status, json.loads(response.read() or b"{}")
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"{}")
+    except (OSError, ValueError) as error:
+        return 0, {"error": str(error)}  # 0: no HTTP answer at all (refused, timed out, garbled)
+
+
+def run(requests, concurrency, balancer, rate=0, client_id=""):
+    """Send requests from concurrency threads; returns one (node, status, seconds) per request."""
     results, lock = [], threading.Lock()
     counter = iter(range(requests))
-    balanced_send = measured_by(balancer)(send)  # the middleware: balancer learns each node's latency and load
+    balanced_send = measured_by(balancer)(send)  # the middleware: the strategy hears how each request went
 
     def worker():
         while True:
@@ -41,15 +56,12 @@ def run(requests, concurrency, balancer, rate=0, client_id=CLIENT_ID, quiet=Fals
             start = time.monotonic()
             status, reply = balanced_send(node, "PUT", f"/kv/key-{count}", {"value": count}, {"X-Client-Id": client_id})
             seconds = time.monotonic() - start
-            node = reply.get("node", node)  # through a --load-balance front: the backend that served it
+            node = reply.get("node", node)  # through a front: the backend that served it
             with lock:
                 results.append((node, status, seconds))
-                if not quiet:
-                    line = f"{count:5} {node:<15} {paint(str(status), 'green' if 200 <= status < 300 else 'red')} " \
-                           f"{seconds * 1000:5.0f} ms  {reply.get('error', '')}"
-                    print(cut(line, 80).rstrip() + "\n", end="", flush=True)  # one write, 80 columns at most
-            if rate:
-                time.sleep(max(0.0, start + 1 / rate - time.monotonic()))
+                print(f"{count:5}  {node:<21} {status}  {seconds * 1000:6.0f} ms  {reply.get('error', '')[:34]}",
+                      flush=True)
+            time.sleep(max(0.0, start + 1 / rate - time.monotonic()) if rate else 0)
 
     threads = [threading.Thread(target=worker, daemon=True) for _ in range(concurrency)]  # Ctrl-C stops them too
     for thread in threads:
@@ -64,48 +76,49 @@ def percentile(values, fraction):
     return values[min(len(values) - 1, int(fraction * len(values)))] if values else 0.0
 
 
-def summary(results, wall, nodes):
-    """The lines printed after a run: the chart (a row for each of nodes, and any other that answered),
-    then throughput and latency."""
+def summary(results, wall):
+    """The lines printed after a run."""
     latencies = [seconds for _, _, seconds in results]
     failed = sum(1 for _, status, _ in results if not 200 <= status < 300)
-    nodes = dict.fromkeys([*nodes, *sorted({name for name, _, _ in results})])
-    served = {node: sum(1 for name, status, _ in results if name == node and 200 <= status < 300) for node in nodes}
-    rejected = {node: sum(1 for name, status, _ in results if name == node and status == 429) for node in nodes}
-    return ["", "requests per node (# ok, x rejected with 429)", *bar_chart(served, rejected=rejected), "",
-            f"{len(results)} requests in {wall:.2f} s: {len(results) / wall:.1f} requests/s, "
-            f"p50 {percentile(latencies, 0.5) * 1000:.0f} ms, p95 {percentile(latencies, 0.95) * 1000:.0f} ms"
+    lines = [f"{len(results)} requests in {wall:.2f} s: {len(results) / wall:.1f} requests/s, "
+             f"p50 {percentile(latencies, 0.5) * 1000:.0f} ms, p95 {percentile(latencies, 0.95) * 1000:.0f} ms"
              + (f"; {failed} failed" if failed else "")]
+    return lines + ["", *chart(results, NODES)]
+
+
+def parse_nodes(text):
+    """'8001,8002' or '127.0.0.1:8001,host:8002' -> ['127.0.0.1:8001', ...]; a typo is one clear line."""
+    nodes = [item if ":" in item else f"127.0.0.1:{item}" for item in text.split(",") if item]
+    for node in nodes:
+        port = node.rpartition(":")[2]
+        if not (port.isdigit() and 0 < int(port) < 65536):
+            raise argparse.ArgumentTypeError(f"{node!r} is not host:port with a port from 1 to 65535")
+    return nodes
 
 
 def main():
     parser = argparse.ArgumentParser(
-        description="Send concurrent key-value requests to nodes, load balanced by a strategy.",
-        epilog="example: python labs/scalability/client.py --requests 30 --concurrency 10 "
-               "--nodes 8001,8002,8003 --strategy least-response-time",
+        description="Send concurrent key-value requests to nodes, round robin.",
+        epilog="example: python labs/scalability/client.py --requests 60 --concurrency 12 \\\n"
+               "           --nodes 8001,8002,8003 --strategy least-response-time",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--requests", type=int, default=30, help="how many requests in all (default 30)")
     parser.add_argument("--concurrency", type=int, default=10, help="client threads sending at once (default 10)")
     parser.add_argument("--nodes", type=parse_nodes, help="host:port list or bare ports (default: NODES)")
-    parser.add_argument("--strategy", choices=sorted(STRATEGIES), default="round-robin",
-                        help="how to pick the node for each request (default round-robin)")
-    parser.add_argument("--rate", type=float, default=0,
-                        help="requests per second per thread at most (default 0: no limit)")
-    parser.add_argument("--client-id", default=CLIENT_ID, help="sent as X-Client-Id (default client-<process id>)")
+    parser.add_argument("--strategy", choices=sorted(STRATEGIES), default="round-robin", help="(default round-robin)")
+    parser.add_argument("--rate", type=float, default=0, help="requests a second per thread at most (default: no limit)")
+    parser.add_argument("--client-id", default=f"client-{os.getpid()}", help="sent as X-Client-Id to rate limiters")
     args = parser.parse_args()
-    if args.requests < 1 or args.concurrency < 1:
-        parser.error("--requests and --concurrency must be at least 1")
-    if args.rate < 0:
-        parser.error("--rate must not be negative")
+    if args.requests < 1 or args.concurrency < 1 or not args.rate >= 0:
+        parser.error("--requests and --concurrency must be at least 1, --rate not negative")
     if args.nodes:
         NODES[:] = args.nodes
-    exit_with_parent()
     start = time.monotonic()
     try:
         results = run(args.requests, args.concurrency, STRATEGIES[args.strategy](NODES), args.rate, args.client_id)
     except KeyboardInterrupt:
         parser.exit(130, "\ninterrupted: no summary\n")
-    print("\n".join(summary(results, time.monotonic() - start, NODES)))
+    print("\n".join(summary(results, time.monotonic() - start)))
 
 
 if __name__ == "__main__":

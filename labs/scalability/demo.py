@@ -1,20 +1,20 @@
-"""A scripted run of lab 1, README steps b and d: load balancing, then rate limiting.
+"""A scripted run of lab 1, README steps b and e: load balancing, then rate limiting.
 
 b: nodes with 1, 2 and 4 workers; the client round robin, then least-response-time.
-d: one node limited to 5 requests/s per client; a bombarding client and a polite one.
-Prints each client command, its requests and chart (the node logs stay quiet); stops everything.
+e: one node limited to 5 requests per second per client; a polite client and a bombarding one.
+Prints each client command and what it printed (the node logs stay quiet); stops everything.
 
     python labs/scalability/demo.py
 """
+import subprocess
 import sys
 import textwrap
-import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root, for `import labs...`
 from labs.plumbing import exercises, processes  # noqa: E402
-from labs.plumbing.jsonhttp import send  # noqa: E402
 from labs.plumbing.colour import paint  # noqa: E402
+from labs.plumbing.jsonhttp import send  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 NODES = {8001: 1, 8002: 2, 8003: 4}  # port: workers
@@ -29,14 +29,14 @@ def start_node(children, port, *args):
         raise SystemExit(f"node on port {port} did not start")
 
 
-def client(*args, wait=True):
-    """Run client.py in this terminal, as a student would, showing the command first."""
+def client(children, *args, show=True):
+    """Start client.py as a student would, showing the command first; its output is shown as it comes,
+    or kept (show=False) to be read once it ends."""
     command = textwrap.wrap(f"$ python labs/scalability/client.py {' '.join(args)}", 76, subsequent_indent="    ")
     print(paint("\n" + " \\\n".join(command), "bold"), flush=True)
-    child = processes.start(HERE / "client.py", *args, quiet=False)
-    if wait:
-        child.wait()
-    return child
+    children.append(processes.start(HERE / "client.py", *args, quiet=False,
+                                     log=None if show else subprocess.PIPE))
+    return children[-1]
 
 
 def load_balancing(children):
@@ -45,23 +45,25 @@ def load_balancing(children):
     for port, workers in NODES.items():
         start_node(children, port, "--workers", workers)
     for strategy in ("round-robin", "least-response-time"):
-        client("--requests", "60", "--concurrency", "12", "--nodes", "8001,8002,8003", "--strategy", strategy)
+        client(children, "--requests", "60", "--concurrency", "12", "--nodes", "8001,8002,8003",
+               "--strategy", strategy).wait()
     for child in children:
         processes.stop(child)
     children.clear()
 
 
 def rate_limiting(children):
-    """Step d: a polite client and a bombarding one share a rate-limited node."""
-    print(paint("\nd. node 8001 allows each client 5 requests per second: a polite client\n"
-                "   (1 request per second) and a bombarding one (10 threads) at the same time", "bold"), flush=True)
+    """Step e: a polite client and a bombarding one, at the same time, on a rate-limited node."""
+    print(paint("\ne. node 8001 allows each client 5 requests per second: a polite client\n"
+                "   (1 request a second) and a bombarding one (10 threads), at the same time", "bold"), flush=True)
     start_node(children, 8001, "--rate-limit", "fixed-window", "--limit", "5", "--window", "1")
-    polite = client("--requests", "4", "--concurrency", "1", "--rate", "1", "--nodes", "8001",
-                    "--client-id", "polite", wait=False)
-    children.append(polite)
-    time.sleep(0.5)  # let the polite client's first request go first, so the two runs are easy to tell apart
-    client("--requests", "30", "--concurrency", "10", "--nodes", "8001", "--client-id", "bombard")
-    polite.wait()
+    polite = client(children, "--requests", "4", "--concurrency", "1", "--rate", "1", "--nodes", "8001",
+                    "--client-id", "polite", show=False)
+    bombard = client(children, "--requests", "30", "--concurrency", "10", "--nodes", "8001",
+                     "--client-id", "bombard", show=False)
+    for name, child in (("bombarding", bombard), ("polite", polite)):  # the bombarding one ends first
+        print(paint(f"\nwhat the {name} client printed:", "bold"), flush=True)
+        print(processes.output(child).rstrip(), flush=True)
 
 
 def main():

@@ -2,7 +2,8 @@
 
 Step 02 of the workshop. Pipe the 01 client into it: every line the client prints
 for a request names the node that served it; the chart counts them per node.
-Lab 1 adds a second, red bar of x per node: the requests its rate limiter rejected (429).
+Lab 1 adds a second, red bar of x per node: the requests its rate limiter rejected (429),
+and chart(), which draws a client's run from its results, as client.py does at the end.
 
     python labs/scalability/client.py --requests 60 | python labs/scalability/visualize_load_balance.py
 """
@@ -27,8 +28,17 @@ def bar_chart(counts, width=WIDTH, rejected=None):
         lines.append(f"{node:<21} {'#' * round(count * width / biggest):<{width}} {count} ok")
         if refused:
             bar = f"{'x' * round(refused * width / biggest):<{width}}"  # pad before painting: codes take no room
-            lines.append(f"{'':<21} {paint(bar, 'red')} {refused} rejected (429)")
+            lines.append(f"{'':<21} {paint(bar, 'red')} {refused} rejected")
     return lines
+
+
+def chart(results, nodes):
+    """The chart after a client's run, from its results, (node, status, seconds) per request: a row for each
+    of nodes, and for any other node that answered (a backend behind a front)."""
+    nodes = dict.fromkeys([*nodes, *(node for node, _, _ in results)])
+    served = {node: sum(1 for name, status, _ in results if name == node and 200 <= status < 300) for node in nodes}
+    rejected = {node: sum(1 for name, status, _ in results if name == node and status == 429) for node in nodes}
+    return ["requests per node (# ok, x rejected with 429)", *bar_chart(served, rejected=rejected)]
 
 
 def count_per_node(lines, status="2"):
