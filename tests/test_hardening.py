@@ -2,14 +2,15 @@
 node: malformed, oversized and slow requests are refused in JSON with the right status, nothing left unread is
 taken for a next request, a connection carries request after request, and the node keeps serving."""
 import json
+import re
 import time
 import unittest
 from concurrent.futures import ThreadPoolExecutor
 from http.client import HTTPConnection
 
 from labs.plumbing.jsonhttp import BODY_DEADLINE, IDLE, send
-from tests.helpers import (assert_cut_off, free_port, http, raw_request, start, start_node, stop, Trickle,
-                           wait_until)
+from tests.helpers import (assert_cut_off, free_port, http, output, raw_request, start, start_node, stop,
+                           Trickle, wait_until)
 
 NODE = "labs/replication/node.py"
 GATEWAY = "labs/distributed-kvstore/node.py"
@@ -118,6 +119,25 @@ class RefusalsTest(unittest.TestCase):
     def test_a_content_length_in_other_digits_is_400_too(self):
         status, headers, body = raw_request(self.port, b"PUT /kv/a HTTP/1.0\r\nContent-Length: \xb2\r\n\r\n{}")
         self.assertEqual((status, json.loads(body)["error"]), (400, "Content-Length must be a whole number of bytes"))
+
+
+class KeptOpenConnectionTest(unittest.TestCase):
+    def test_each_gateway_log_line_names_only_its_own_requests_route(self):
+        leader = start_node(self, NODE, "--delay", "0")[0]
+        port, gateway = start_node(self, GATEWAY, "--role", "gateway", "--leader", leader, "--read-from", leader,
+                                   "--write-quorum", 0, "--registry", free_port())
+        connection = HTTPConnection("127.0.0.1", port, timeout=10)
+        self.addCleanup(connection.close)
+        sockets = []
+        for method, body in [("PUT", b'{"value": 1}'), ("GET", None), ("PUT", b'{"value": 2}'), ("GET", None)]:
+            connection.request(method, "/kv/k", body=body)
+            response = connection.getresponse()
+            self.assertIn((response.status, response.read()[:1]), ((200, b"{"), (201, b"{")))
+            sockets.append(connection.sock)
+        self.assertTrue(all(sock is sockets[0] for sock in sockets))  # one kept-open connection for the four
+        wait_until(lambda: len(re.findall(r" /kv/k .*$", output(gateway), re.M)) == 4, what="four log lines")
+        routes = [line.split(" waiting 0 ")[-1] for line in re.findall(r" /kv/k .*$", output(gateway), re.M)]
+        self.assertEqual(routes, ["-> leader v1", f"-> :{leader}", "-> leader v2", f"-> :{leader}"])
 
 
 class SlowClientTest(unittest.TestCase):

@@ -26,6 +26,11 @@ SUPERVISOR_23 = "workshop_materials/23_resilient_system/supervisor.py"
 GRADUATE_23 = ROOT / "workshop_materials/23_resilient_system/graduate.txt"
 
 
+def setUpModule():
+    if not (ROOT / "workshop_materials").is_dir():
+        raise unittest.SkipTest("workshop_materials/ is not in the repository (it goes once the labs are final)")
+
+
 # Step 01: nodes
 
 class Step01NodeApiTest(unittest.TestCase):

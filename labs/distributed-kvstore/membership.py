@@ -1,6 +1,6 @@
 """A live view of the kvstore's membership: who is alive, suspect or dead, and what just happened.
 
-Starts from workshop_materials/11_membership/visualizer.py and adds each member's role
+Starts from workshop step 11's visualizer.py and adds each member's role
 (leader, follower, gateway) and the registry's "registered" and "removed" events.
 Piped, or with NO_COLOR set, it prints one plain line per event instead.
 

@@ -1,6 +1,6 @@
 """The kvstore's membership registry: heartbeats in; alive, suspect, dead; news to the coordinator.
 
-Starts from workshop_materials/11_membership/registry.py and adds: each member's role
+Starts from workshop step 11's registry.py and adds: each member's role
 (leader, follower, gateway), registration by the coordinator before the first heartbeat,
 DELETE /members/<name> for a replaced member, and --notify: every event is POSTed to the
 coordinator's /membership, so it hears at once when a follower dies.
