@@ -139,8 +139,8 @@ class Step11RegistryTest(unittest.TestCase):
         self.assertEqual([e["event"] for e in view["events"]], ["joined"])
 
     def test_silence_makes_a_member_suspect_then_dead_and_a_heartbeat_brings_it_back(self):
+        silent_since = time.monotonic()  # before the heartbeat: the registry's silence starts later, never earlier
         self.heartbeat()
-        silent_since = time.monotonic()
         wait_until(lambda: self.member()["state"] == "suspect", what="suspect")
         self.assertGreaterEqual(time.monotonic() - silent_since, SUSPECT_AFTER)
         wait_until(lambda: self.member()["state"] == "dead", what="dead")
