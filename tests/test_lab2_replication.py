@@ -201,7 +201,7 @@ class CoordinatorTest(unittest.TestCase):
         self.assertEqual((status, reply["version"], list(reply["acks"])), (201, 1, ["follower1"]))
         answers = [http("GET", self.url + "/kv/colour")[1] for _ in range(2)]  # round robin: both followers asked
         self.assertEqual([(answer["value"], answer["version"]) for answer in answers], [("blue", 1)] * 2)
-        wait_printed(self.process, r"stale +colour: follower2 said not found < acked v1: not reported", 5)
+        wait_printed(self.process, r"stale +colour: follower2 said not found v0 < v1: not reported", 5)
         self.assertEqual(http("GET", f"http://127.0.0.1:{port + 3}/kv/colour")[0], 404)  # it really is behind
         wait_printed(self.process, r"ack +colour=\"blue\" v1 -> follower1 \d+ ms\n", 5)
         wait_printed(self.process, r"ack +colour=\"blue\" v1 -> follower2 \d+ ms \(background\)", 5)  # later

@@ -3,7 +3,7 @@
 Lab 3. @gateway on a node's do_request makes that node the gateway (node.py --role gateway), as
 lab 1's @load_balancer makes a node a front. It serves the client API only: rate limit per client;
 a write goes to the leader, acknowledged once W followers hold it; a read asks R followers, the first
-one picked by lab 1's strategy, and never answers below the newest acknowledged write of its key.
+one picked by lab 1's strategy, and never answers older than what it acknowledged or answered before.
 """
 import functools
 import time
@@ -20,7 +20,7 @@ READ_TIMEOUT = 1.0  # seconds a replica has to answer a read: a paused one costs
 
 
 class Gateway:
-    """Where requests go: writes to the leader, reads to followers; each key's newest acknowledged version."""
+    """Where requests go: writes to the leader, reads to followers; each key's newest version answered."""
 
     def __init__(self, leader, followers, strategy, write_quorum, read_quorum):
         self.leader, self.write_quorum, self.read_quorum = leader, write_quorum, read_quorum
@@ -28,10 +28,10 @@ class Gateway:
         self.freshness = Freshness()
 
     def learn_versions(self):
-        """A new gateway knows no acknowledged version yet: take the leader's, so no read goes below them."""
+        """A new gateway knows no version yet: take the leader's, so no read goes below them."""
         status, snapshot = send(self.leader, "GET", "/snapshot", timeout=10)
         for entry in snapshot.get("entries", []) if status == 200 else []:
-            self.freshness.acknowledged(entry["key"], entry["version"], entry.get("deleted", False))
+            self.freshness.remember(entry["key"], entry["version"])
         return status == 200
 
     def write(self, method, key, body=None):
@@ -40,8 +40,8 @@ class Gateway:
                              {"X-Write-Quorum": str(self.write_quorum)})
         if status == 0:
             return 503, {"error": f"the leader does not answer: {reply['error']}"}, "-> leader: no answer"
-        if status in (200, 201):
-            self.freshness.acknowledged(key, reply["version"], method == "DELETE")
+        if status in (200, 201, 404):  # 404: a DELETE of a key deleted already, by the delete of that version
+            self.freshness.remember(key, reply["version"])
             return status, reply, f"-> leader v{reply['version']}"
         return status, reply, "-> leader"
 
@@ -53,15 +53,15 @@ class Gateway:
         first = self.balancer.pick()
         order = [first] + [node for node in followers if node != first] + [self.leader]
         ask = measured_by(self.balancer)(send)  # the strategy learns each follower's latency
-        fresh, answers = quorum_read(key, order, self.read_quorum,
-                                     lambda node: ask(node, "GET", f"/kv/{quote(key, safe='')}", timeout=READ_TIMEOUT),
-                                     self.freshness)
-        if not fresh:
+        answer, answers = quorum_read(key, order, self.read_quorum,
+                                      lambda node: ask(node, "GET", f"/kv/{quote(key, safe='')}", timeout=READ_TIMEOUT),
+                                      self.freshness)
+        if answer is None:
             newest = self.freshness.version(key)
             return 503, {"error": f"no replica answered with v{newest} or newer"}, "no fresh answer"
-        served, status, reply = max(fresh, key=lambda answer: answer[2].get("version", 0))
-        skipped = [f"{ports([answer[0]])} {'stale' if answer[1] in (200, 404) else 'silent'}"
-                   for answer in answers if answer not in fresh]
+        served, status, reply = answer
+        skipped = [f"{ports([node])} {'stale' if said in (200, 404) else 'silent'}"
+                   for node, said, other in answers if other.get("version") != reply["version"]]
         return status, reply, f"-> {ports([served])}" + (f" ({', '.join(skipped)})" if skipped else "")
 
 

@@ -44,7 +44,7 @@ class Coordinator:
         self.write_quorum = followers if write_quorum is None else write_quorum
         self.read_quorum, self.delay, self.replication_delay = read_quorum, delay, replication_delay
         self.logs = logs  # a folder for each node's output, <name>.log; None: dropped
-        self.freshness = Freshness()  # each key's newest acknowledged version: no read goes below it
+        self.freshness = Freshness()  # each key's newest version acknowledged or answered: no read goes below it
         self.percolation = Percolation(self)  # reports each follower's ack as it lands
         self.events, self.lock = Events(show), threading.Lock()
         self.turn = itertools.count()  # reads start at the next follower each time, round robin
@@ -142,44 +142,45 @@ class Coordinator:
         with self.percolation.writing():  # the acks show as they land
             status, reply = send(self.leader.address, "DELETE" if deleted else "PUT", f"/kv/{quote(key, safe='')}",
                                  None if deleted else {"value": value}, {"X-Write-Quorum": str(self.write_quorum)})
-            if status not in (200, 201):
+            if status not in (200, 201, 404):
                 return self.refuse(status or 503, f"write {key}: {reply.get('error', 'no answer from the leader')}")
-            self.freshness.acknowledged(key, reply["version"], deleted)
-            self.percolation.acknowledged(reply, time.monotonic() - started)
+            self.freshness.remember(key, reply["version"])
+            if status == 404:  # deleted already: nothing written, and W followers hold the delete that did it
+                self.event("write", f"{key} not found v{reply['version']}: deleted already", {"key": key})
+            else:
+                self.percolation.acknowledged(reply, time.monotonic() - started)
         return status, dict(reply, acks={self.by_address(a).name: ms for a, ms in reply["acks"].items()})
 
     def read(self, key):
-        """Ask R followers; answer with the newest version, never one older than the newest acknowledged write."""
+        """Ask R followers; answer with the newest version, never one older than a version acknowledged or answered."""
         alive = [follower for follower in self.followers if follower.up]
         if len(alive) < self.read_quorum:
             return self.refuse(503, f"read {key}: R = {self.read_quorum} followers required, only {len(alive)} up")
         first = next(self.turn) % len(alive)
         order = alive[first:] + alive[:first] + [self.leader]  # the leader last: it holds every acknowledged write
         started = time.monotonic()
-        fresh, answers = quorum_read(key, order, self.read_quorum, lambda node: send(
+        answer, answers = quorum_read(key, order, self.read_quorum, lambda node: send(
             node.address, "GET", f"/kv/{quote(key, safe='')}", timeout=READ_TIMEOUT) if node.up else (0, {}),
             self.freshness)
+        newest = answer[2]["version"] if answer else self.freshness.version(key)
         for node, status, reply in answers:
-            if (node, status, reply) in fresh:
-                continue
-            if status in (200, 404):
-                self.event("stale", f"{key}: {node.name} said {self.describe(status, reply)} < acked "
-                                    f"v{self.freshness.version(key)}: not reported", {"key": key, "node": node.name})
-            elif node.up:
+            if status in (200, 404) and reply["version"] < newest:
+                self.event("stale", f"{key}: {node.name} said {self.describe(status, reply)} < v{newest}: "
+                                    f"not reported", {"key": key, "node": node.name})
+            elif status not in (200, 404) and node.up:
                 self.event("missed", f"{key}: {node.name} did not answer ({str(reply.get('error', status))[:28]})")
-        if not fresh:
-            return self.refuse(503, f"read {key}: no replica up holds v{self.freshness.version(key)}, "
-                                    f"the newest acked")
-        node, status, reply = max(fresh, key=lambda answer: answer[2].get("version", 0))
-        self.event("read", f"{key} = {self.describe(status, reply)} from {', '.join(n.name for n, _, _ in fresh)}, "
+        if answer is None:
+            return self.refuse(503, f"read {key}: no replica up holds v{newest} or newer")
+        served_by = [node.name for node, _, reply in answers if reply.get("version") == newest]
+        self.event("read", f"{key} = {self.describe(*answer[1:])} from {', '.join(served_by)}, "
                            f"{(time.monotonic() - started) * 1000:.0f} ms", {"key": key})
-        return status, dict(reply, node="coordinator", served_by=[node.name for node, _, _ in fresh])
+        return answer[1], dict(answer[2], node="coordinator", served_by=served_by)
 
     @staticmethod
     def describe(status, reply):
-        if status == 200:
-            return f"{short(reply['value'])} v{reply['version']}"
-        return "not found" if status == 404 else f"no answer ({reply.get('error', status)})"
+        if status in (200, 404):
+            return f"{short(reply['value']) if status == 200 else 'not found'} v{reply['version']}"
+        return f"no answer ({reply.get('error', status)})"
 
     def keys(self):
         """GET /kv: the keys, from the leader, or from a follower while the leader is down."""

@@ -1,46 +1,45 @@
-"""The freshness rule: no read returns a value older than the newest acknowledged write of its key.
+"""The freshness rule: a read through the front door never goes back in time.
 
-Lab 2. Whoever sends the writes (here the coordinator) remembers each key's
-newest acknowledged version. quorum_read() asks R replicas at once; an answer below that version
-is stale and never reported: the other replicas (the leader last) are asked, one by one.
+Lab 2. The front door (here the coordinator) remembers each key's newest version it acknowledged or answered.
+quorum_read() asks R replicas at once; an answer below that version is stale and never reported: the other
+replicas (the leader last) are asked, one by one. The newest fresh answer is reported, and remembered.
 """
 import threading
 from concurrent.futures import ThreadPoolExecutor
 
 
 class Freshness:
-    """Each key's newest acknowledged write: what no read may go below."""
+    """Each key's newest version acknowledged or answered: what no read may go below."""
 
     def __init__(self):
-        self.newest = {}  # key -> (version, deleted)
+        self.newest = {}  # key -> version
         self.lock = threading.Lock()
 
-    def acknowledged(self, key, version, deleted=False):
+    def remember(self, key, version):
+        """A write of key was acknowledged at version, or a read answered with it."""
         with self.lock:
-            if version > self.newest.get(key, (0, False))[0]:
-                self.newest[key] = (version, deleted)
+            self.newest[key] = max(version, self.newest.get(key, 0))
 
     def version(self, key):
-        return self.newest.get(key, (0, False))[0]
+        return self.newest.get(key, 0)
 
     def is_fresh(self, key, status, reply):
-        """A reply at least as new as the newest acknowledged write of key (not found is fresh after a delete)."""
-        version, deleted = self.newest.get(key, (0, False))
+        """A replica's answer no older than the newest version of key acknowledged or answered."""
+        newest = self.version(key)
         # ---- BEGIN students' TODO (freshness): may this replica's answer be reported? ----
-        # `version` is the newest acknowledged version of key (0: never written); `deleted` says whether that
-        # write deleted it. The replica answered HTTP `status` with `reply`. Return True if the answer is fresh:
-        # 1. status 200: fresh if reply["version"] is at least `version`;
-        # 2. status 404 (not found): fresh only if that newest write deleted the key, or it was never written;
-        # 3. any other status (no answer, 503 while catching up): not fresh.
-        if status == 200:
-            return reply.get("version", 0) >= version
-        return status == 404 and (deleted or version == 0)
+        # `newest`: the newest version of key that clients were told about, by a write acknowledged or a read
+        # answered (0: none yet). The replica answered HTTP `status` with `reply`. A 200 (the value) and a 404 (not
+        # found) both carry reply["version"], the write of key the replica holds (for a 404, the delete that removed
+        # it; 0: never written). Fresh: that write is no older than `newest`, or the client would go back in time.
+        # Any other status (0: no answer, 503: catching up) holds no write. Return True or False.
+        return status in (200, 404) and reply["version"] >= newest
         # ---- END students' TODO ----
 
 
 def quorum_read(key, replicas, quorum, ask, freshness):
-    """Ask the first `quorum` replicas at once; while no answer is fresh, ask the next one.
-    ask(replica) returns (status, reply). Returns (fresh answers, every answer): (replica, status, reply)."""
+    """Ask the first `quorum` replicas at once; while no answer is fresh, ask the next one. The newest fresh
+    answer is reported: remember it, so that no later read goes below it. ask(replica) returns (status, reply).
+    Returns (the answer reported, or None if none was fresh; every answer), each as (replica, status, reply)."""
     def answer(replica):
         return (replica, *ask(replica))
 
@@ -54,6 +53,8 @@ def quorum_read(key, replicas, quorum, ask, freshness):
         if fresh:
             break
         answers.append(answer(replica))
-        if freshness.is_fresh(key, *answers[-1][1:]):
-            fresh.append(answers[-1])
-    return fresh, answers
+        fresh = [answers[-1]] if freshness.is_fresh(key, *answers[-1][1:]) else []
+    reported = max(fresh, key=lambda one: one[2]["version"], default=None)
+    if reported:
+        freshness.remember(key, reported[2]["version"])
+    return reported, answers

@@ -144,27 +144,22 @@ class Handler(JsonHandler, single.Handler):
         if not path.startswith("/kv/") or len(path) == 4:
             raise BadRequest(404 if method == "GET" else 405, f"no {method} on {path}")
         key = decode_key(path[4:])
-        if method == "GET":
-            with server.lock:
+        with server.lock:  # not found carries its version too: the delete that removed the key (0: never written)
+            if method == "GET":
                 server.reads += 1
-                if key not in server.store:
-                    raise BadRequest(404, f"key not found: {key}")
-                return 200, {"key": key, "value": server.store[key], "version": server.versions[key],
-                             "node": server.name}
+            status, held = (200, {"key": key, "value": server.store[key]}) if key in server.store else \
+                (404, {"error": f"key not found: {key}", "key": key})
+            held.update(version=server.versions.get(key, 0), node=server.name)
+        if method == "GET":
+            return status, held
         if method not in ("PUT", "DELETE"):
             raise BadRequest(405, f"{method} is not allowed on /kv/<key>")
         if server.role != "leader":
             raise BadRequest(405, "this node is a follower: it takes writes from its leader only")
         self.quorum = self.write_quorum()
-        if method == "DELETE":
-            with server.lock:
-                if key not in server.store:
-                    raise BadRequest(404, f"key not found: {key}")
-            return 200, server.lead({"key": key, "deleted": True})
-        value = single.parse_value(data)
-        with server.lock:
-            status = 200 if key in server.store else 201
-        return status, server.lead({"key": key, "value": value})
+        if method == "DELETE":  # a key gone already: nothing written, answered once W followers hold that delete
+            return (200, server.lead({"key": key, "deleted": True})) if status == 200 else (status, held)
+        return (200 if status == 200 else 201), server.lead({"key": key, "value": single.parse_value(data)})
 
     def write_quorum(self):
         """How many followers must ack before the leader answers: the X-Write-Quorum header, else all."""
