@@ -1,7 +1,7 @@
 # Every target is one python command; the README lists them for people without make.
 PYTHON ?= python3
 
-.PHONY: demo test check student doctor clean demo-scalability bench-scalability demo-replication bench-replication demo-kvstore bench-kvstore
+.PHONY: demo test check student solution doctor clean demo-scalability bench-scalability demo-replication bench-replication demo-kvstore bench-kvstore
 
 demo:
 	$(PYTHON) labs/tour.py
@@ -35,6 +35,9 @@ doctor:
 
 student:
 	$(PYTHON) -m labs.plumbing.exercises $(DEST)
+
+solution:
+	$(PYTHON) -m labs.plumbing.exercises --solution $(EX) $(DEST)
 
 clean:
 	$(PYTHON) -c "import pathlib, shutil; [shutil.rmtree(p) for p in [*pathlib.Path('.').rglob('__pycache__'), *pathlib.Path('labs').glob('*/logs')]]"

@@ -9,7 +9,7 @@ import subprocess
 import tempfile
 import unittest
 
-from tests.helpers import (free_block, free_port, http, logs_folder, output, start, start_node, wait_healthy,
+from tests.helpers import (free_block, free_port, http, logs_folder, needs, output, start, start_node, wait_healthy,
                            wait_printed, wait_until)
 
 NODE = "labs/scalability/node.py"
@@ -56,6 +56,7 @@ def dump_dom(test, url):
     return re.sub(r"<script>.*?</script>", "", dom, flags=re.S)
 
 
+@needs("fixed-window")
 class FrontViewTest(unittest.TestCase):
     """Lab 1: node.py --load-balance serves a bar chart of what each backend got."""
 
@@ -126,6 +127,7 @@ class CoordinatorViewTest(unittest.TestCase):
         self.assertIn("R + W = 1 + 2 = 3 &gt; N = 2", dom)
 
 
+@needs("failure-detector")
 class KVStoreViewTest(unittest.TestCase):
     """Lab 3: lab 2's page, with the gateway, the registry and the heartbeats (GET /members, passed on)."""
 

@@ -9,7 +9,7 @@ from concurrent.futures import ThreadPoolExecutor
 from http.client import HTTPConnection
 
 from labs.plumbing.jsonhttp import BODY_DEADLINE, IDLE, send
-from tests.helpers import (assert_cut_off, free_port, http, output, raw_request, start, start_node, stop,
+from tests.helpers import (assert_cut_off, free_port, http, needs, output, raw_request, start, start_node, stop,
                            Trickle, wait_until)
 
 NODE = "labs/replication/node.py"
@@ -122,6 +122,7 @@ class RefusalsTest(unittest.TestCase):
 
 
 class KeptOpenConnectionTest(unittest.TestCase):
+    @needs("freshness")
     def test_each_gateway_log_line_names_only_its_own_requests_route(self):
         leader = start_node(self, NODE, "--delay", "0")[0]
         port, gateway = start_node(self, GATEWAY, "--role", "gateway", "--leader", leader, "--read-from", leader,

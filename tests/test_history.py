@@ -13,7 +13,7 @@ import threading
 import time
 import unittest
 
-from tests.helpers import free_block, http, logs_folder, start, start_node, wait_printed
+from tests.helpers import free_block, http, logs_folder, needs, start, start_node, wait_printed
 from tests.test_lab2_replication import resume
 from tests.test_lab3_kvstore import Store
 
@@ -122,6 +122,7 @@ class TombstoneTest(unittest.TestCase):
         self.assertEqual((status, reply["version"]), (404, 2))  # the follower's not found: the same delete
 
 
+@needs("freshness")
 class HistoryTest(unittest.TestCase):
     def assert_history_holds(self, title, url):
         history = record(url)

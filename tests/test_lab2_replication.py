@@ -12,8 +12,8 @@ import threading
 import time
 import unittest
 
-from tests.helpers import (assert_cut_off, closed, free_block, free_port, http, listen_on, logs_folder, output, run,
-                           start, Trickle, wait_healthy, wait_printed, wait_until)
+from tests.helpers import (assert_cut_off, closed, free_block, free_port, http, listen_on, logs_folder, needs, output,
+                           run, start, Trickle, wait_healthy, wait_printed, wait_until)
 
 NODE = "labs/replication/node.py"
 COORDINATOR = "labs/replication/coordinator.py"
@@ -194,6 +194,7 @@ class CoordinatorTest(unittest.TestCase):
     def nodes(self):
         return {node["name"]: node for node in http("GET", self.url + "/status")[1]["nodes"]}
 
+    @needs("freshness")
     def test_a_stale_follower_is_caught_and_the_coordinator_answers_with_the_newest_version(self):
         port = self.coordinator("--write-quorum", 1, "--read-quorum", 1, "--replication-delay", 0.8)
         self.assertIn("R + W = 1 + 1 <= N = 2: a read can miss the newest write", output(self.process))
@@ -221,6 +222,7 @@ class CoordinatorTest(unittest.TestCase):
         self.assertEqual([http("GET", f"{follower2}/kv/{key}")[1]["value"] for key in "ab"], [1, 2])
         self.assertEqual((self.nodes()["follower2"]["version"], self.nodes()["follower2"]["ready"]), (2, True))
 
+    @needs("freshness")
     def test_with_the_leader_down_writes_get_503_and_reads_go_on(self):
         port = self.coordinator("--replication-delay", 0.05)
         self.assertEqual(http("PUT", self.url + "/kv/a", {"value": 1})[0], 201)
@@ -253,6 +255,7 @@ class CoordinatorTest(unittest.TestCase):
                                  ["follower1.log", "follower2.log", "leader.log"])
                 self.assertIn(f"node :{port + 1} ready: leader", (self.logs / "leader.log").read_text())
 
+    @needs("freshness")
     def test_no_acknowledged_write_is_lost_when_the_leader_is_killed_and_brought_up_twice(self):
         port = self.coordinator("--write-quorum", 2, "--replication-delay", 0.01)
         acked, stale, stopping = [], [], threading.Event()
@@ -296,6 +299,7 @@ class CoordinatorTest(unittest.TestCase):
             url = f"http://127.0.0.1:{follower}/kv/k"
             wait_until(lambda: http("GET", url)[1].get("value") == last, 5, f"{last} on :{follower}")
 
+    @needs("freshness")
     @unittest.skipIf(sys.platform == "win32", "no SIGSTOP on Windows")
     def test_a_paused_follower_costs_a_read_about_a_second_and_the_read_succeeds(self):
         self.coordinator("--read-quorum", 1, "--replication-delay", 0.01)

@@ -7,7 +7,7 @@ import threading
 import time
 import unittest
 
-from tests.helpers import http, start_node, wait_until
+from tests.helpers import http, needs, start_node, wait_until
 from tests.test_lab3_kvstore import Store
 
 NODE = "labs/replication/node.py"
@@ -44,6 +44,7 @@ class BigSnapshotTest(unittest.TestCase):
         self.assertEqual(http("PUT", f"http://127.0.0.1:{follower}/kv/k", {"value": "x" * 2_000_000})[0], 413)
 
 
+@needs("freshness", "failure-detector")
 class FailoverTest(unittest.TestCase):
     def writers(self, store, keys, stop):
         """One writer per key through the gateway; each read right after an ack must see it.
@@ -120,6 +121,7 @@ class FailoverTest(unittest.TestCase):
             self.assertEqual(store.get("colour")[1]["value"], "green")
 
 
+@needs("failure-detector")
 class SupervisionTest(unittest.TestCase):
     def test_a_killed_registry_is_restarted_and_a_follower_killed_meanwhile_is_still_replaced(self):
         store = Store(self, "--write-quorum", 1)

@@ -8,7 +8,7 @@ import sys
 import threading
 import unittest
 
-from tests.helpers import (ROOT, closed, free_block, free_port, holds_for, http, logs_folder, output, run, start,
+from tests.helpers import (ROOT, closed, free_block, free_port, holds_for, http, logs_folder, needs, output, run, start,
                            wait_healthy, wait_printed, wait_until)
 
 LAB = "labs/distributed-kvstore"
@@ -64,6 +64,7 @@ class Store:
         return http("GET", f"{self.gateway}/kv/{key}", headers={"X-Client-Id": client})
 
 
+@needs("freshness", "fixed-window")
 class GatewayTest(unittest.TestCase):
     def test_reads_are_spread_over_the_followers_by_the_strategy(self):
         store = Store(self, "--write-quorum", 3)
@@ -132,6 +133,7 @@ class GatewayTest(unittest.TestCase):
                          {f"127.0.0.1:{store.base + 1}", f"127.0.0.1:{store.base + 2}"})  # and both still serve
 
 
+@needs("failure-detector")
 class MembershipTest(unittest.TestCase):
     def test_the_membership_view_piped_prints_one_plain_line_per_event(self):
         store = Store(self, followers=2)
@@ -152,6 +154,7 @@ class MembershipTest(unittest.TestCase):
         self.assertNotIn("\033", output(view))
 
 
+@needs("failure-detector")
 class InternalRoutesTest(unittest.TestCase):
     def test_outsiders_cannot_report_a_death_or_join_the_registry(self):
         store = Store(self, followers=2)
@@ -174,6 +177,7 @@ class InternalRoutesTest(unittest.TestCase):
         self.assertEqual(members["follower1"], "alive")
 
 
+@needs("freshness", "failure-detector")
 class SelfRepairTest(unittest.TestCase):
     def test_a_killed_follower_is_declared_dead_replaced_and_caught_up(self):
         store = Store(self, "--write-quorum", 1)

@@ -1,49 +1,113 @@
-"""The students' exercises: where they are, whether one is written yet, and the students' edition.
+"""The students' exercises: where each one is, whether it is written, the students' edition, an answer.
 
 An exercise is a few lines of a lab's file between two marker comments:
     # ---- BEGIN students' TODO (fixed-window): what to write ----
     ... hints (comments) and the answer (code) ...
     # ---- END students' TODO ----
-The students' edition is a copy of the repository in which the code between the markers is replaced
-by a stub that raises NotImplementedError; the hints stay. The repository keeps the answers.
+The students' edition is a copy of the repository in which the code between the markers is a stub that
+raises NotImplementedError (the hints stay), without INSTRUCTOR.md and workshop_materials/. The repository
+keeps the answers; --solution puts one of them into an edition, for a student who is behind.
 
-    python -m labs.plumbing.exercises ../students        (make student DEST=../students)
+    python -m labs.plumbing.exercises ../students                        (make student DEST=../students)
+    python -m labs.plumbing.exercises --solution freshness ../students   (make solution EX=freshness DEST=...)
 """
+import argparse
+import os
 import re
 import shutil
-import sys
+import textwrap
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-EXERCISES = {  # name -> (lab, file, the function to fill in)
-    "fixed-window": ("scalability", "labs/scalability/rate_limiter.py", "FixedWindow.allow"),
-    "freshness": ("replication", "labs/replication/freshness.py", "Freshness.is_fresh"),
-    "failure-detector": ("distributed-kvstore", "labs/distributed-kvstore/registry.py", "Registry.state_after"),
+EXERCISES = {  # name -> (lab, file, the function to write)
+    "fixed-window": (1, "labs/scalability/rate_limiter.py", "FixedWindow.allow"),
+    "freshness": (2, "labs/replication/freshness.py", "Freshness.is_fresh"),
+    "failure-detector": (3, "labs/distributed-kvstore/registry.py", "Registry.state_after"),
 }
 BEGIN = re.compile(r"^(\s*)# ---- BEGIN students' TODO \(([\w-]+)\)")
 END = "# ---- END students' TODO ----"
-SKIP = {".git", ".ci", "__pycache__", "logs"}  # never copied into the students' edition
+STUB = 'raise NotImplementedError("exercise {}: your code goes here, in place of this line")'
+LEFT_OUT = {".git", ".ci", "__pycache__", "logs", "INSTRUCTOR.md", "workshop_materials"}  # not in the edition
+PYTHON = "python" if os.name == "nt" else "python3"  # what to type: Windows has no python3, macOS no python
 
 
-def where(name):
+def check_command(name=None):
+    """The command that runs the checks of name's lab (of every lab without a name)."""
+    return f"{PYTHON} labs/check.py" + (f" {EXERCISES[name][0]}" if name else "")
+
+
+def needs(name):
+    """One line, within 80 columns, for a step that needs exercise name: where to write it, how to check it."""
     lab, path, function = EXERCISES[name]
-    return f"{function} in {path}"
+    return f"exercise {name}: {function.split('.')[-1]} in {Path(path).name}; {check_command(name)}"
 
 
-def check_command(name):
-    return f"python labs/{EXERCISES[name][0]}/check.py"
+def explain(error):
+    """The line to show for an error: needs() if it is an unwritten exercise's stub, else the error itself."""
+    name = re.match(r"exercise ([\w-]+):", str(error))
+    return needs(name.group(1)) if name and name.group(1) in EXERCISES else str(error)
+
+
+def written(name, root=ROOT):
+    """False while the exercise's code is the students' edition's stub."""
+    return STUB.format(name) not in (root / EXERCISES[name][1]).read_text(encoding="utf-8")
+
+
+def missing(names):
+    """Of the exercises named, those not written yet."""
+    return [name for name in names if not written(name)]
+
+
+def require(name):
+    """For a step that needs exercise name: True if it is written; else say so in one line, and False."""
+    if written(name):
+        return True
+    print(needs(name), flush=True)
+    return False
+
+
+def missing_block(names):
+    """What a program that runs on several exercises says before it starts: each one missing, what to do."""
+    names = missing(names)
+    return [] if not names else ["not written yet, and needed here:",
+                                 *(f"  {name:<16} {EXERCISES[name][2]} in {EXERCISES[name][1]}" for name in names),
+                                 f"write them, then check them: {check_command()}. Behind? Your instructor can",
+                                 "put an answer in your copy: make solution EX=<name> DEST=<your copy>"]
+
+
+def run_checks(name, checks):
+    """Run an exercise's checks: functions whose docstring says what they prove and which return None, or what
+    went wrong. One line each (and its reason); an unwritten exercise is one line in all. True if all pass."""
+    lab, path, function = EXERCISES[name]
+    print(f"exercise {name}: {function}\n  in {path}", flush=True)
+    failed = 0
+    for check in checks:
+        try:
+            problem = check()
+        except NotImplementedError:
+            print("  not written yet: in place of the line raise NotImplementedError(...)", flush=True)
+            return False
+        except Exception as error:  # a student's attempt may raise anything: say what, and stop there
+            print(f"  FAIL  {check.__doc__.strip()}", flush=True)
+            print(f"        it raised {type(error).__name__}: {error}"[:80], flush=True)
+            return False
+        print(f"  {'FAIL' if problem else 'ok  '}  {check.__doc__.strip()}", flush=True)
+        if problem:
+            print(textwrap.fill(problem, 80, initial_indent=" " * 8, subsequent_indent=" " * 8), flush=True)
+        failed += bool(problem)
+    print(f"  {len(checks) - failed} of {len(checks)} checks passed", flush=True)
+    return not failed
 
 
 def stubbed(text):
-    """The file's text with the code of every exercise replaced by a stub after its hints."""
+    """The file's text with the code of every exercise replaced by its stub, after its hints."""
     inside, out = None, []
     for line in text.splitlines(keepends=True):
         begin = BEGIN.match(line)
         if begin:
             inside, indent = begin.group(2), begin.group(1)
         elif inside and line.strip() == END:
-            out.append(f'{indent}raise NotImplementedError("exercise {inside}: write it here, then run '
-                       f'{check_command(inside)}")\n')
+            out.append(f"{indent}{STUB.format(inside)}\n")
             inside = None
         elif inside and line.strip() and not line.strip().startswith("#"):
             continue  # the answer's code: not in the students' edition
@@ -51,48 +115,35 @@ def stubbed(text):
     return "".join(out)
 
 
-def written(name):
-    """False while the exercise's code is the students' edition's stub."""
-    text = (ROOT / EXERCISES[name][1]).read_text(encoding="utf-8")
-    return f"exercise {name}: write it here" not in text
+def region(text, name):
+    """(start, end): the lines of text between exercise name's markers, markers excluded."""
+    lines = text.splitlines(keepends=True)
+    begins = [i for i, line in enumerate(lines) if (match := BEGIN.match(line)) and match.group(2) == name]
+    ends = [i for i, line in enumerate(lines) if line.strip() == END and begins and i > begins[0]]
+    if not begins or not ends:
+        raise SystemExit(f"no exercise {name} between its markers: is this a students' edition?")
+    return lines, begins[0] + 1, ends[0]
 
 
-def require(name):
-    """For a demo: True if the exercise is written; else say which one to finish, and return False."""
-    if written(name):
-        return True
-    print(f"this step needs the exercise {name}:\n  fill in {where(name)},\n  then run {check_command(name)}",
-          flush=True)
-    return False
-
-
-def run_checks(name, checks):
-    """Run an exercise's checks: functions whose docstring says what they prove and which return None, or what
-    went wrong. One line each; an exercise not written yet is one line in all. True if every check passed."""
-    print(f"exercise {name}: {EXERCISES[name][2]}\n  in {EXERCISES[name][1]}", flush=True)
-    failed = 0
-    for check in checks:
-        try:
-            problem = check()
-        except NotImplementedError:
-            print(f"  not written yet: fill in {EXERCISES[name][2]} between its TODO markers, from the hints")
-            return False
-        except Exception as error:  # a student's attempt may raise anything: say what, in one line
-            problem = f"it raised {type(error).__name__}: {error}"
-        print(f"  {'FAIL' if problem else 'ok  '}  {check.__doc__.strip()}", flush=True)
-        if problem:
-            print(f"        {problem}", flush=True)
-        failed += bool(problem)
-    print(f"  {len(checks) - failed} of {len(checks)} checks passed", flush=True)
-    return not failed
+def solution(name, destination):
+    """Put the repository's answer to exercise name into the edition at destination; nothing else changes."""
+    target = Path(destination) / EXERCISES[name][1]
+    if not target.is_file():
+        raise SystemExit(f"{destination} has no {EXERCISES[name][1]}: is it a students' edition?")
+    answer, first, last = region((ROOT / EXERCISES[name][1]).read_text(encoding="utf-8"), name)
+    lines, start, end = region(target.read_text(encoding="utf-8"), name)
+    target.write_text("".join(lines[:start] + answer[first:last] + lines[end:]), encoding="utf-8")
+    return target
 
 
 def student_edition(destination):
-    """Copy the repository to destination, every exercise replaced by its stub."""
+    """Copy the repository to destination, an empty or new folder outside it, every exercise replaced by its stub."""
     destination = Path(destination).resolve()
     if destination == ROOT or ROOT in destination.parents:
         raise SystemExit(f"{destination} is inside the repository: choose a folder outside it")
-    shutil.copytree(ROOT, destination, ignore=lambda folder, names: [n for n in names if n in SKIP],
+    if destination.exists() and any(destination.iterdir()):
+        raise SystemExit(f"{destination} exists and is not empty: nothing written (delete it first to make it anew)")
+    shutil.copytree(ROOT, destination, ignore=lambda folder, names: [n for n in names if n in LEFT_OUT],
                     dirs_exist_ok=True)
     for lab, path, function in EXERCISES.values():
         target = destination / path
@@ -101,14 +152,25 @@ def student_edition(destination):
 
 
 def main():
-    if len(sys.argv) != 2 or sys.argv[1].startswith("-"):
-        raise SystemExit("usage: python -m labs.plumbing.exercises DESTINATION\n"
-                         "  writes the students' edition: a copy of the repository without the exercises' answers\n"
-                         "example: python -m labs.plumbing.exercises ../students")
-    destination = student_edition(sys.argv[1])
+    parser = argparse.ArgumentParser(
+        description="Make the students' edition, or put one exercise's answer into one.",
+        epilog="examples:\n  python -m labs.plumbing.exercises ../students\n"
+               "  python -m labs.plumbing.exercises --solution freshness ../students",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("destination", help="the students' edition's folder (outside the repository)")
+    parser.add_argument("--solution", choices=EXERCISES, metavar="EXERCISE",
+                        help=f"put this exercise's answer into the edition: {', '.join(EXERCISES)}")
+    args = parser.parse_args()
+    try:
+        if args.solution:
+            print(f"the answer to {args.solution} is in {solution(args.solution, args.destination)}")
+            return
+        destination = student_edition(args.destination)
+    except SystemExit as error:
+        parser.exit(2, f"{error}\n")
     print(f"the students' edition is in {destination}; its exercises:")
-    for name in EXERCISES:
-        print(f"  {name:<17} {where(name)}\n  {'':<17} check: {check_command(name)}")
+    for name, (lab, path, function) in EXERCISES.items():
+        print(f"  lab {lab}: {name:<16} {function} in {path}")
 
 
 if __name__ == "__main__":

@@ -27,11 +27,11 @@ class Freshness:
         """A replica's answer no older than the newest version of key acknowledged or answered."""
         newest = self.version(key)
         # ---- BEGIN students' TODO (freshness): may this replica's answer be reported? ----
-        # `newest`: the newest version of key that clients were told about, by a write acknowledged or a read
-        # answered (0: none yet). The replica answered HTTP `status` with `reply`. A 200 (the value) and a 404 (not
-        # found) both carry reply["version"], the write of key the replica holds (for a 404, the delete that removed
-        # it; 0: never written). Fresh: that write is no older than `newest`, or the client would go back in time.
-        # Any other status (0: no answer, 503: catching up) holds no write. Return True or False.
+        # Clients have been told about version `newest` of this key already (a write acknowledged, or a read
+        # answered); reporting anything older would send a client back in time. A replica that answered 200 (the
+        # value) or 404 (not found) says in reply["version"] which write of the key it holds: for a not found,
+        # the delete that removed the key (0 if it was never written). Any other status (0: no answer, 503:
+        # still catching up) says nothing about the key. Return True if the answer may be reported, else False.
         return status in (200, 404) and reply["version"] >= newest
         # ---- END students' TODO ----
 

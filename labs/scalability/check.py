@@ -1,9 +1,9 @@
 """Check the fixed-window exercise: FixedWindow.allow in rate_limiter.py, four checks of one line each.
 
-Lab 1. A fake clock makes every check instant and exact. A check that fails says what it expected
-and what happened.
+Lab 1. A fake clock makes every check instant and exact. A check that fails says what happened and
+where the mistake usually is.
 
-    python labs/scalability/check.py
+    python labs/check.py scalability        (make check LAB=scalability)
 """
 import sys
 from concurrent.futures import ThreadPoolExecutor
@@ -25,32 +25,43 @@ class Clock:
 
 
 def exactly_the_limit_at_once():
-    """admits exactly 5 of 50 requests that arrive at the same moment"""
+    """admits exactly the limit of 50 requests that arrive at once"""
     limiter = FixedWindow(5, 1.0, Clock(0.5))
     with ThreadPoolExecutor(50) as pool:
-        allowed = sum(answer[0] for answer in pool.map(lambda _: limiter.allow("c"), range(50)))
+        verdicts = [answer[0] for answer in pool.map(lambda _: limiter.allow("c"), range(50))]
+    odd = next((verdict for verdict in verdicts if not isinstance(verdict, bool)), None)
+    if odd is not None:
+        return f"allowed must be True or False, it was {odd!r}"
+    allowed = verdicts.count(True)
+    if allowed == 6:
+        return "it allowed 6 with a limit of 5: one too many; look at the comparison with self.limit"
+    if allowed == 50:
+        return "it allowed all 50 with a limit of 5: the count never grows; store it back in self.counts"
     if allowed != 5:
-        return f"expected 5 allowed, got {allowed}: check and count under self.lock, against self.limit"
+        return f"it allowed {allowed} of 50 with a limit of 5, not 5"
 
 
 def remaining_and_reset():
     """says how many requests remain and when the window resets"""
     limiter = FixedWindow(3, 1.0, Clock(10.25))
-    answers = [tuple(round(number, 2) for number in limiter.allow("c")) for _ in range(4)]
+    answers = [tuple(round(number, 2) if isinstance(number, float) else number for number in limiter.allow("c"))
+               for _ in range(4)]
     expected = [(True, 2, 0.75), (True, 1, 0.75), (True, 0, 0.75), (False, 0, 0.75)]
-    if answers != expected:
-        return f"expected (allowed, remaining, reset) {expected}, got {answers}"
+    for number, (answer, right) in enumerate(zip(answers, expected), 1):
+        if answer != right:
+            return f"request {number} at 10.25 s, with a limit of 3 per 1 s: (allowed, remaining, seconds to the " \
+                   f"next window) should be {right}, it was {answer}"
 
 
 def next_window_starts_from_zero():
-    """counts from zero in the next window, and in one much later"""
+    """counts from zero again in a new window, and in one much later"""
     clock = Clock(0.1)
     limiter = FixedWindow(2, 1.0, clock)
     limiter.allow("c"), limiter.allow("c")
     for clock.now in (1.1, 7.4):
         if not limiter.allow("c")[0]:
-            return f"at {clock.now} s, the first request of a new window was refused: a count from an older " \
-                   f"window must start again from 0"
+            return f"at {clock.now} s, in a new window, the client's first request was refused: when current is " \
+                   f"a new window, start every count again from zero"
 
 
 def clients_kept_apart():
@@ -59,7 +70,8 @@ def clients_kept_apart():
     for _ in range(3):
         limiter.allow("a")
     if not limiter.allow("b")[0]:
-        return "client b was refused after client a used up its limit: count per client, in self.counts[client]"
+        return "client b was refused after client a used up its limit: keep one count per client, " \
+               "self.counts[client]"
 
 
 if __name__ == "__main__":
