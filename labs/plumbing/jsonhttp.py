@@ -18,6 +18,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote
 
+from labs.plumbing.exercises import explain
+
 MAX_BODY = 1024 * 1024  # bigger request bodies get 413
 MAX_SNAPSHOT = 256 * 1024 * 1024  # a whole store's snapshot, sent between the processes of one run
 BODY_DEADLINE = 2.0  # seconds to send a whole body (1 MiB takes milliseconds here): a trickle is cut off
@@ -139,7 +141,7 @@ class JsonHandler(BaseHTTPRequestHandler):
         except BadRequest as error:
             self.send_json(error.status, {"error": str(error)})
         except NotImplementedError as error:
-            self.send_error(501, str(error))
+            self.send_error(501, explain(error))
             self.log_line(501)
 
     def parse_request(self):

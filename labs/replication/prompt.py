@@ -13,7 +13,7 @@ import sys
 import threading
 import time
 
-from labs.plumbing import processes
+from labs.plumbing import exercises, processes
 from labs.plumbing.colour import paint, print_line
 from labs.replication.api import CoordinatorServer
 from labs.replication.display import quorum_line, table
@@ -74,7 +74,7 @@ class Prompt(cmd.Cmd):
         try:
             return super().onecmd(line)
         except NotImplementedError as error:
-            print(error, flush=True)
+            print(exercises.explain(error), flush=True)
 
     def emptyline(self):
         """An empty line does nothing (cmd would repeat the last command)."""
