@@ -14,7 +14,7 @@ import threading
 import time
 
 from labs.plumbing import exercises, processes
-from labs.plumbing.colour import paint, print_line
+from labs.plumbing.colour import paint
 from labs.replication.api import CoordinatorServer
 from labs.replication.display import quorum_line, table
 
@@ -43,13 +43,11 @@ class Prompt(cmd.Cmd):
                 os.system("")  # lets the classic Windows console understand the ANSI code show() uses
 
     def show(self, line):
-        """An event line; one that arrives while you type goes above a fresh prompt, with what you typed
-        so far (where the readline module exists: Linux, macOS)."""
-        if self.typing:
-            typed = readline.get_line_buffer() if readline else ""
-            print(f"\r{line}\033[K\n{self.prompt}{typed}", end="", flush=True)
-        else:
-            print_line(line)
+        """An event line, from the start of the terminal's line: what you type while a command runs is not
+        mixed into it (the prompt shows it again). One that arrives at the prompt goes above a fresh prompt,
+        with what you typed so far (where the readline module exists: Linux, macOS)."""
+        typed = readline.get_line_buffer() if readline and self.typing else ""
+        print(f"\r{line}\033[K\n" + (f"{self.prompt}{typed}" if self.typing else ""), end="", flush=True)
 
     def preloop(self):
         self.typing = True
