@@ -12,34 +12,32 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository r
 from labs.plumbing.processes import port_free  # noqa: E402
 
 PORTS = {  # the default ports, and how to move each lab off a busy one
-    "lab 1": ([8000, 8001, 8002, 8003], "start its nodes with other --port numbers, e.g. 8101-8103"),
-    "lab 2": ([9000, 9001, 9002, 9003, 9004], "start the coordinator with --port 9300 --base-port 9301"),
+    "lab 1": ([8000, 8001, 8002, 8003], "give its nodes other ports: --port 8101 ..."),
+    "lab 2": ([9000, 9001, 9002, 9003, 9004], "the coordinator: --port 9300 --base-port 9301"),
     "lab 3": ([8080, 9100, 9101, 9102, 9103, 9104, 9105, 9106, 9200],
-              "start the coordinator with --gateway-port 8090 --port 9400 --base-port 9401 --registry-port 9500"),
+              "the coordinator: --gateway-port 8090 --port 9400 --base-port 9401\n     --registry-port 9500"),
 }
 COLUMNS, ROWS = 80, 24  # the smallest terminal the live views and the event lines are made for
 
 
 def checks():
-    """(ok, line) for each check."""
+    """(ok, what, what to do) for each check."""
     version = sys.version_info
-    yield version >= (3, 9), (f"Python {version.major}.{version.minor}" + (
-        "" if version >= (3, 9) else ": too old, install Python 3.9 or newer from python.org"))
+    yield version >= (3, 9), f"Python {version.major}.{version.minor}", "install Python 3.9 or newer (python.org)"
     for lab, (ports, fix) in PORTS.items():
         busy = [port for port in ports if not port_free(port)]
-        yield not busy, (f"{lab}: ports {ports[0]}-{ports[-1]} free" if not busy else
-                         f"{lab}: port {', '.join(map(str, busy))} in use (another program?): {fix}")
+        yield not busy, f"{lab}: ports {', '.join(map(str, busy or ports))} {'in use' if busy else 'free'}", \
+            f"stop what uses them, or {fix}"
     columns, rows = shutil.get_terminal_size()
-    big = columns >= COLUMNS and rows >= ROWS
-    yield big, (f"terminal {columns}x{rows}" + ("" if big else f": make it at least {COLUMNS}x{ROWS} "
-                                                             "(the live views need it)"))
+    yield columns >= COLUMNS and rows >= ROWS, f"terminal {columns}x{rows}", \
+        f"make it at least {COLUMNS}x{ROWS}: the live views need it"
 
 
 def main():
     results = list(checks())
-    for ok, line in results:
-        print(f"{'ok  ' if ok else 'FIX '} {line}")
-    problems = sum(1 for ok, _ in results if not ok)
+    for ok, what, fix in results:
+        print(f"{'ok  ' if ok else 'FIX '} {what}" + ("" if ok else f"\n     {fix}"))
+    problems = sum(1 for ok, _, _ in results if not ok)
     print("ready for the workshop" if not problems else f"{problems} thing(s) to fix before the workshop")
     sys.exit(1 if problems else 0)
 
