@@ -9,7 +9,7 @@ import unittest
 from http.client import HTTPConnection
 from unittest import mock
 
-from labs.scalability.load_balancer import RETRY, LeastResponseTime, RoundRobin, measured_by
+from labs.scalability.load_balancer import NO_ANSWER, RETRY, LeastResponseTime, RoundRobin, measured_by
 from labs.scalability.rate_limiter import FixedWindow
 from labs.scalability.visualize_load_balance import bar_chart
 from tests.helpers import closed, free_block, free_port, http, needs, output, run, start, start_node, wait_until
@@ -82,6 +82,34 @@ class LeastResponseTimeTest(unittest.TestCase):
             self.assertEqual(balancer.pick(), "other")
             balancer.finished("back", 0.05)  # it answers, fast: its old 60 s are forgotten
             self.assertEqual(balancer.pick(), "back")
+
+    def test_a_dead_node_is_never_picked_before_a_live_one_busy_with_its_first_request(self):
+        balancer = LeastResponseTime(["alive", "dead", "other"])
+        for node in ("alive", "dead"):  # a request each: the first to either, as neither was heard from
+            self.assertEqual(balancer.pick(), node)
+            balancer.started(node)
+        balancer.finished("dead", NO_ANSWER)  # refused at once; "alive" has not answered yet
+        self.assertEqual(balancer.pick(), "other")
+        balancer.started("other")
+        self.assertNotIn("dead", [balancer.pick() for _ in range(3)])
+
+    def test_after_a_silence_a_node_that_failed_gets_one_try_and_the_others_keep_their_averages(self):
+        now = [100.0]
+        with mock.patch("labs.scalability.load_balancer.time.monotonic", lambda: now[0]):
+            balancer = LeastResponseTime(["a", "dead", "b"])
+            self.measured(balancer, "a", 0.2)
+            self.measured(balancer, "b", 0.1)
+            measured_by(balancer)(lambda node: (0, {}))("dead")
+            now[0] += 10 * RETRY  # nobody sent anything for a while (a front left idle)
+            picks = []
+            for _ in range(4):
+                picks.append(balancer.pick())
+                if picks[-1] == "dead":
+                    balancer.started("dead")
+                    balancer.finished("dead", NO_ANSWER)  # still dead
+                else:
+                    balancer.started(picks[-1])
+            self.assertEqual(picks.count("dead"), 1)
 
     def test_the_owner_may_replace_the_node_list(self):
         balancer = LeastResponseTime(["a", "b"])
@@ -200,6 +228,14 @@ class FrontTest(unittest.TestCase):
         wait_until(lambda: f"-> :{backends[1]}" in output(process), what="the backend in the front's log")
 
     @needs("fixed-window")
+    def test_a_least_response_time_front_with_a_dead_backend_answers_every_request(self):
+        backends = [start_node(self, NODE, "--delay", "0.05")[0] for _ in range(2)]
+        front = start_node(self, NODE, "--load-balance", "least-response-time", "--backends",
+                           f"{backends[0]},{free_port()},{backends[1]}")[0]
+        for _ in range(2):  # the first burst finds the dead backend; the second knows it
+            result = run(CLIENT, "--requests", 36, "--concurrency", 12, "--nodes", front)
+            self.assertNotIn("failed", result.stdout.splitlines()[-6], result.stdout[-600:])
+
     def test_passes_a_backend_429_back_and_answers_502_when_no_backend_answers(self):
         limited = start_node(self, NODE, "--delay", "0", "--rate-limit", "fixed-window", "--limit", "1", "--window", "60")[0]
         front = start_node(self, NODE, "--load-balance", "least-response-time", "--backends", limited)[0]

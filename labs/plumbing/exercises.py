@@ -39,7 +39,7 @@ def check_command(name=None):
 def needs(name):
     """One line, within 80 columns, for a step that needs exercise name: where to write it, how to check it."""
     lab, path, function = EXERCISES[name]
-    return f"exercise {name}: {function.split('.')[-1]} in {Path(path).name}; {check_command(name)}"
+    return f"to write: {name}, {function.split('.')[-1]} in {Path(path).name}; {check_command(name)}"
 
 
 def explain(error):

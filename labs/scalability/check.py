@@ -33,6 +33,9 @@ def exactly_the_limit_at_once():
     if odd is not None:
         return f"allowed must be True or False, it was {odd!r}"
     allowed = verdicts.count(True)
+    if allowed == 50 and limiter.current is None:
+        return "it allowed all 50 with a limit of 5, and self.current is still None: when a new window begins, " \
+               "remember its number there, or every request finds a new window"
     if allowed == 6:
         return "it allowed 6 with a limit of 5: one too many; look at the comparison with self.limit"
     if allowed == 50:

@@ -59,7 +59,7 @@ def run(requests, concurrency, balancer, rate=0, client_id=""):
             node = reply.get("node", node)  # through a front: the backend that served it
             with lock:
                 results.append((node, status, seconds))
-                print(f"{count:5}  {node:<21} {status}  {seconds * 1000:6.0f} ms  {reply.get('error', '')[:34]}",
+                print(f"{count:5}  {node:<15} {status}  {seconds * 1000:6.0f} ms  {reply.get('error', '')[-40:]}",
                       flush=True)
             time.sleep(max(0.0, start + 1 / rate - time.monotonic()) if rate else 0)
 

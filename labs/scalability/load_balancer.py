@@ -44,8 +44,8 @@ class RoundRobin(Strategy):
 
 class LeastResponseTime(Strategy):
     """The node that should answer soonest: the moving average of its response times x (its requests in
-    flight + 1); on a tie, fewer in flight. A node not heard from yet, or not for RETRY seconds (it failed,
-    or was slower than the others), is tried first, one request at a time: a node that returns gets work."""
+    flight + 1); on a tie, fewer in flight. A node not heard from yet, or not for RETRY seconds (it failed, or
+    was slower than the others), is tried first, one request at a time: a node that comes back gets work."""
 
     name = "least-response-time"
 
@@ -58,9 +58,9 @@ class LeastResponseTime(Strategy):
 
     def score(self, node, now):
         active = self.active.get(node, 0)
-        if not self.known(node, now):
-            return 0.0 if active == 0 else NO_ANSWER
-        return self.average[node] * (active + 1)
+        if active == 0 and not self.known(node, now):
+            return 0.0
+        return self.average.get(node, RETRY) * (active + 1)  # no answer yet: slow, but not as a dead node
 
     def pick(self):
         with self.lock:

@@ -3,8 +3,7 @@
 Step 01 of the workshop. The node works on at most --workers requests at once, each
 taking --delay seconds of simulated work; further requests wait their turn. That is
 why one node chokes when many clients arrive together. Run several on different ports.
-Lab 1 adds @rate_limited (--rate-limit: 429 for a client over its limit) and @load_balancer
-(--load-balance: a front that forwards each request to one of --backends) on handle_kv.
+Lab 1 puts @rate_limited (--rate-limit) and @load_balancer (--load-balance: a front) on handle_kv.
 
     python labs/scalability/node.py --port 8001 --workers 2
 """
@@ -182,8 +181,9 @@ class Handler(BaseHTTPRequestHandler):
 def main():
     parser = argparse.ArgumentParser(
         description="A key-value node over HTTP.",
-        epilog="examples: python labs/scalability/node.py --port 8001 --rate-limit fixed-window --limit 5\n"
-               "          python labs/scalability/node.py --port 8000 --load-balance round-robin --backends 8001,8002",
+        epilog="examples:\n  python labs/scalability/node.py --port 8001 --rate-limit fixed-window\n"
+               "  python labs/scalability/node.py --port 8000 --load-balance round-robin \\\n"
+               "      --backends 8001,8002,8003",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=port, default=8001, help="port to listen on (default 8001)")

@@ -64,7 +64,8 @@ def rate_limited(handle):
         handler.read_body()  # unused, but read: the client hears our 429, not a connection reset
         seconds = max(1, math.ceil(reset))  # whole seconds, never "retry in 0 s"
         policy = f'"{limiter.name}";q={limiter.limit};w={limiter.window:g}'  # the IETF draft RateLimit headers
-        handler.send_json(429, {"error": f"limit {limiter.limit} per {limiter.window:g} s: retry in {seconds} s"},
+        handler.send_json(429, {"error": f"limit {limiter.limit} per {limiter.window:g} s: retry in {seconds} s",
+                                "node": handler.server.name},  # who said no, as every answer of a node says
                           {"Retry-After": str(seconds), "RateLimit-Policy": policy,
                            "RateLimit": f'"{limiter.name}";r={remaining};t={seconds}'})
     return wrapper

@@ -35,7 +35,7 @@ def bar_chart(counts, width=WIDTH, rejected=None):
 def chart(results, nodes):
     """The chart after a client's run, from its results, (node, status, seconds) per request: a row for each
     of nodes, and for any other node that answered (a backend behind a front)."""
-    nodes = dict.fromkeys([*nodes, *(node for node, _, _ in results)])
+    nodes = dict.fromkeys([*nodes, *sorted(node for node, _, _ in results)])
     served = {node: sum(1 for name, status, _ in results if name == node and 200 <= status < 300) for node in nodes}
     rejected = {node: sum(1 for name, status, _ in results if name == node and status == 429) for node in nodes}
     return ["requests per node (# ok, x rejected with 429)", *bar_chart(served, rejected=rejected)]
