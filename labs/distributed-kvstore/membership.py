@@ -7,7 +7,6 @@ Piped, or with NO_COLOR set, it prints one plain line per event instead.
     python labs/distributed-kvstore/membership.py --registry 9200
 """
 import argparse
-import os
 import shutil
 import sys
 import time
@@ -15,11 +14,10 @@ from collections import deque
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root, for `import labs...`
-from labs.plumbing.colour import cut, fit, word  # noqa: E402
+from labs.plumbing.colour import CLEAR_BELOW, CLEAR_LINE, HOME, colour_on, cut, fit, word  # noqa: E402
 from labs.plumbing.jsonhttp import parse_nodes, ports, send  # noqa: E402
 
 STRIP = 40  # polls of heartbeat history shown per member, newest on the right
-CLEAR_LINE, HOME, CLEAR_BELOW = "\033[K", "\033[H", "\033[J"
 
 
 class Strips:
@@ -68,9 +66,7 @@ def main():
     if args.every <= 0 or len(args.registry) != 1:
         parser.error("--every must be above 0 and --registry one host:port")
     registry, strips, seen, trouble = args.registry[0], Strips(), 0, None
-    live = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
-    if live and os.name == "nt":
-        os.system("")  # lets the classic Windows console understand the ANSI codes we draw with
+    live = colour_on()  # a terminal that understands the codes we redraw with
     try:
         while True:
             status, view = send(registry, "GET", "/members")

@@ -2,12 +2,15 @@
 
 Colour never carries meaning alone (the text still says it), and it is off when
 NO_COLOR is set or the output is not a terminal, so logs and pipes stay plain.
+On Windows the console is asked, once, to understand the codes (Windows 10 and later
+can); where it cannot, colour stays off and live views print line by line.
 """
 import os
 import re
 import shutil
 import sys
 
+CLEAR_LINE, HOME, CLEAR_BELOW = "\033[K", "\033[H", "\033[J"  # the codes live views redraw with
 CODES = {"green": "\033[32m", "red": "\033[31m", "yellow": "\033[33m", "bold": "\033[1m", "dim": "\033[2m"}
 WORDS = {**dict.fromkeys(["up", "ack", "write", "read", "caught-up", "alive", "joined", "rejoined", "recovered",
                           "registered", "promoted"], "green"),
@@ -15,9 +18,25 @@ WORDS = {**dict.fromkeys(["up", "ack", "write", "read", "caught-up", "alive", "j
          **dict.fromkeys(["stale", "suspect", "replace", "late"], "yellow")}  # the colour of each event or state
 
 
+def console_codes():
+    """True where a terminal understands these codes: everywhere but a Windows console that cannot be told to."""
+    if os.name != "nt":
+        return True
+    try:
+        from ctypes import byref, c_uint32, windll
+        console, mode = windll.kernel32.GetStdHandle(-11), c_uint32()  # -11: the standard output's console
+        return bool(windll.kernel32.GetConsoleMode(console, byref(mode))
+                    and windll.kernel32.SetConsoleMode(console, mode.value | 0x0004))  # 4: understand the codes
+    except (ImportError, OSError):
+        return False
+
+
+CONSOLE_CODES = console_codes()  # asked once, for the whole program
+
+
 def colour_on():
-    """True when the output is a terminal and NO_COLOR is not set."""
-    return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
+    """True when the output is a terminal that understands the codes, and NO_COLOR is not set."""
+    return sys.stdout.isatty() and not os.environ.get("NO_COLOR") and CONSOLE_CODES
 
 
 def paint(text, colour):

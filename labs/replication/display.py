@@ -6,18 +6,15 @@ from a second terminal and redraws in place, or prints plain new events when pip
     python labs/replication/coordinator.py --watch
 """
 import itertools
-import os
-import sys
 import threading
 import time
 from collections import deque
 
-from labs.plumbing.colour import cut, fit, paint, word
+from labs.plumbing.colour import CLEAR_BELOW, CLEAR_LINE, HOME, colour_on, cut, fit, paint, word
 from labs.plumbing.jsonhttp import ports, send
 
 COLUMNS = f"{'node':<10} {'role':<8} {'port':>5} {'pid':>7} {'state':<5} {'keys':>6} {'version':>8} " \
           f"{'epoch':>5} {'writes':>6} {'reads':>6}"
-CLEAR_LINE, HOME, CLEAR_BELOW = "\033[K", "\033[H", "\033[J"
 
 
 class Events:
@@ -79,9 +76,7 @@ def frame(coordinator, status):
 
 def watch(coordinator, every=0.5):
     """Poll the coordinator's GET /status and redraw; piped, print each new event once instead."""
-    live = sys.stdout.isatty() and not os.environ.get("NO_COLOR")
-    if live and os.name == "nt":
-        os.system("")  # lets the classic Windows console understand the ANSI codes we draw with
+    live = colour_on()  # a terminal that understands the codes we redraw with
     seen, trouble = 0, None
     try:
         while True:

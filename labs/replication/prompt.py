@@ -8,13 +8,12 @@ run() is a coordinator's whole life: serve its API, start the nodes, the prompt,
 """
 import cmd
 import json
-import os
 import sys
 import threading
 import time
 
 from labs.plumbing import exercises, processes
-from labs.plumbing.colour import paint
+from labs.plumbing.colour import CLEAR_LINE, CONSOLE_CODES, paint
 from labs.replication.api import CoordinatorServer
 from labs.replication.display import quorum_line, table
 
@@ -39,15 +38,14 @@ class Prompt(cmd.Cmd):
         self.prompt = self.PROMPT if self.use_rawinput else ""
         if self.use_rawinput:
             coordinator.events.show = self.show
-            if os.name == "nt":
-                os.system("")  # lets the classic Windows console understand the ANSI code show() uses
 
     def show(self, line):
         """An event line, from the start of the terminal's line: what you type while a command runs is not
         mixed into it (the prompt shows it again). One that arrives at the prompt goes above a fresh prompt,
         with what you typed so far (where the readline module exists: Linux, macOS)."""
         typed = readline.get_line_buffer() if readline and self.typing else ""
-        print(f"\r{line}\033[K\n" + (f"{self.prompt}{typed}" if self.typing else ""), end="", flush=True)
+        clear = CLEAR_LINE if CONSOLE_CODES else ""  # the rest of what was on that line
+        print(f"\r{line}{clear}\n" + (f"{self.prompt}{typed}" if self.typing else ""), end="", flush=True)
 
     def preloop(self):
         self.typing = True
