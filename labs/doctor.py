@@ -1,15 +1,21 @@
-"""The pre-flight check a student runs before the workshop: Python, the labs' ports, the terminal.
+"""The pre-flight check a student runs before the workshop: Python, the labs' ports, the terminal, and
+colours (Windows) or the open files a process may hold (macOS, Linux).
 
 One line per check, ok or what to fix; exit code 0 when everything is ready. What `make doctor` runs.
 
     python labs/doctor.py
 """
+import os
 import shutil
 import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root, for `import labs...`
+from labs.plumbing.colour import CONSOLE_CODES  # noqa: E402
 from labs.plumbing.processes import port_free  # noqa: E402
+
+if os.name != "nt":
+    import resource  # Linux and macOS only
 
 PORTS = {  # the default ports, and how to move each lab off a busy one
     "lab 1": ([8000, 8001, 8002, 8003], "give its nodes other ports: --port 8101 ..."),
@@ -18,6 +24,7 @@ PORTS = {  # the default ports, and how to move each lab off a busy one
               "the coordinator: --gateway-port 8090 --port 9400 --base-port 9401\n     --registry-port 9500"),
 }
 COLUMNS, ROWS = 80, 24  # the smallest terminal the live views and the event lines are made for
+FILES = 256  # open files (connections too) a process may hold: macOS's default, enough for every lab
 
 
 def checks():
@@ -31,6 +38,13 @@ def checks():
     columns, rows = shutil.get_terminal_size()
     yield columns >= COLUMNS and rows >= ROWS, f"terminal {columns}x{rows}", \
         f"make it at least {COLUMNS}x{ROWS}: the live views need it"
+    if os.name == "nt":
+        yield CONSOLE_CODES, f"colours: this console {'shows' if CONSOLE_CODES else 'cannot show'} them", \
+            "use Windows Terminal (Microsoft Store), or set NO_COLOR=1 for plain text"
+    else:
+        files = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
+        yield files >= FILES, f"open files: {files} per process", \
+            f"raise it in each terminal: ulimit -n {4 * FILES} (macOS starts at 256)"
 
 
 def main():

@@ -1,10 +1,14 @@
 """Every student laptop: what differs on Windows and macOS, tested here by making this system look like them."""
 import ctypes
 import os
+import subprocess
+import sys
 import unittest
 from unittest import mock
 
+from labs import doctor
 from labs.plumbing import colour
+from tests.helpers import ROOT
 
 
 class FakeKernel32:
@@ -47,6 +51,26 @@ class ColourOnWindowsTest(unittest.TestCase):
                 mock.patch.dict(os.environ, {}, clear=True):
             self.assertFalse(colour.colour_on())
             self.assertEqual(colour.paint("429", "red"), "429")
+
+
+class DoctorTest(unittest.TestCase):
+    def test_on_windows_a_console_without_colour_codes_is_told_to_use_windows_terminal(self):
+        with mock.patch.object(os, "name", "nt"), mock.patch.object(doctor, "CONSOLE_CODES", False):
+            ok, what, fix = list(doctor.checks())[-1]
+        self.assertEqual((ok, what), (False, "colours: this console cannot show them"))
+        self.assertIn("Windows Terminal", fix)
+
+    @unittest.skipIf(os.name == "nt", "no open-file limit to set on Windows")
+    def test_a_low_open_file_limit_as_on_macos_is_one_line_with_what_to_do(self):
+        import resource
+
+        def limit():  # in the child, before it runs: a limit below what the labs need
+            resource.setrlimit(resource.RLIMIT_NOFILE, (128, resource.getrlimit(resource.RLIMIT_NOFILE)[1]))
+        result = subprocess.run([sys.executable, "labs/doctor.py"], cwd=ROOT, capture_output=True, text=True,
+                                preexec_fn=limit, timeout=30)
+        self.assertIn("FIX  open files: 128 per process\n     raise it in each terminal: ulimit -n 1024",
+                      result.stdout)
+        self.assertTrue(all(len(line) <= 80 for line in result.stdout.splitlines()), result.stdout)
 
 
 if __name__ == "__main__":
