@@ -43,7 +43,8 @@ class Node(single.Node, Leader, Follower):
 
     def health(self):
         return {**super().health(), "role": self.role, "ready": self.ready, "pid": os.getpid(), "epoch": self.epoch,
-                "keys": len(self.store), "version": self.log.version, "writes": self.writes, "reads": self.reads}
+                "keys": len(self.store), "version": self.log.version, "last_epoch": self.log.last[1],
+                "writes": self.writes, "reads": self.reads}
 
     def apply(self, entry):
         """Make one write part of the store (the caller holds the lock)."""
@@ -75,36 +76,39 @@ class Handler(single.Handler):
     do_GET = do_PUT = do_DELETE = do_POST = do_PATCH = do_HEAD = do_OPTIONS = do_request
 
     def put_replicate(self):
-        """A follower receives the leader's entries; 409 if one is missing before them, or if that
+        """A follower receives the leader's entries; 409 if they do not follow our last entry, or if that
         leader's epoch is over."""
-        body = self.read_json('{"entries": [{"version": 1, "key": "k", "value": 42}], "version": 1, "epoch": 1}',
-                              MAX_SNAPSHOT)  # a follower far behind is sent many entries at once
-        entries, version, epoch = check_entries(body.get("entries")), body.get("version"), body.get("epoch", 1)
+        body = self.read_json('{"entries": [{"version": 1, "epoch": 1, "key": "k", "value": 42}], "after": [0, 0], '
+                              '"version": 1, "epoch": 1}', MAX_SNAPSHOT)  # a follower far behind gets many at once
+        entries, version, epoch = check_entries(body.get("entries"), body.get("after")), body.get("version"), \
+            body.get("epoch", 1)
         if not isinstance(version, int) or not isinstance(epoch, int):
             raise BadRequest(400, 'body needs "version" and "epoch": the leader\'s newest version and its epoch')
-        outcome = self.server.append(entries, version, epoch)
+        outcome = self.server.append(entries, body["after"], version, epoch)
         return self.answer(outcome, epoch)
 
     def answer(self, outcome, epoch):
-        """200 with the version we hold, or 409 saying why not."""
+        """200 with our last entry's version and epoch, or 409 saying why not."""
         server = self.server
-        reply = {"version": server.log.version, "epoch": server.epoch, "node": server.name}
+        reply = {"version": server.log.version, "last_epoch": server.log.last[1], "epoch": server.epoch,
+                 "node": server.name}
         if outcome == "ok":
             return 200, reply
-        return 409, dict(reply, error=f"missing the writes after v{server.log.version}" if outcome == "gap" else
-                         f"epoch {epoch} is over: a leader of epoch {server.epoch} exists")
+        return 409, dict(reply, error=f"epoch {epoch} is over: a leader of epoch {server.epoch} exists"
+                         if outcome == "deposed" else "my last entry is another: see version and last_epoch")
 
     def get_snapshot(self):
         return 200, self.server.snapshot()
 
     def put_snapshot(self):
-        body = self.read_json('{"entries": [...], "version": 7, "epoch": 1}', MAX_SNAPSHOT)  # the whole store
-        entries, version, epoch = check_entries(body.get("entries"), in_order=False), body.get("version"), \
-            body.get("epoch", 1)
+        body = self.read_json('{"entries": [...], "version": 7, "last_epoch": 1, "epoch": 1}', MAX_SNAPSHOT)
+        entries, version, epoch = check_entries(body.get("entries")), body.get("version"), body.get("epoch", 1)
         if not isinstance(version, int) or any(entry["version"] > version for entry in entries) \
-                or not isinstance(epoch, int):
-            raise BadRequest(400, '"version" must be the newest version of the snapshot\'s entries, "epoch" a number')
-        installed = self.server.install({"entries": entries, "version": version}, epoch)
+                or not isinstance(epoch, int) or not isinstance(body.get("last_epoch"), int):
+            raise BadRequest(400, '"version" must be the newest of its entries, "last_epoch" its epoch, "epoch" a '
+                                  'number')
+        installed = self.server.install({"entries": entries, "version": version, "last_epoch": body["last_epoch"]},
+                                        epoch, reset=body.get("reset") is True)
         return self.answer("ok" if installed else "deposed", epoch)
 
     def get_log(self):
