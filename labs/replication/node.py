@@ -170,8 +170,10 @@ class Handler(single.Handler):
         """How many followers must ack before the leader answers: the X-Write-Quorum header, else all."""
         followers = len(self.server.held)
         quorum = self.headers.get("X-Write-Quorum", str(followers))
-        if not quorum.isdigit() or int(quorum) > followers:
-            raise BadRequest(400, f"X-Write-Quorum must be a number from 0 to {followers}, the number of followers")
+        if not (quorum.isascii() and quorum.isdigit()):
+            raise BadRequest(400, "X-Write-Quorum must be a number of followers, from 0")
+        if int(quorum) > followers:
+            raise BadRequest(503, f"X-Write-Quorum {quorum}: only {followers} followers now")
         return int(quorum)
 
     def replicated(self, status, entry):
