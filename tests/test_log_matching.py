@@ -69,5 +69,11 @@ class LogMatchingTest(unittest.TestCase):
         self.assertEqual((status, reply["version"], reply["last_epoch"]), (409, 3, 1))
         self.assertEqual(self.state(follower), (3, 1, {f"k{v}": "old" for v in (1, 2, 3)}))
 
+    def test_a_new_leader_copies_the_follower_whose_last_entry_is_newest_by_epoch_then_version(self):
+        from labs.replication.log import completeness  # what lab 2's bring_up and lab 3's promote compare
+        followers = [{"last_epoch": 1, "version": 9}, {"last_epoch": 2, "version": 5}, {}]
+        self.assertEqual(max(followers, key=completeness), {"last_epoch": 2, "version": 5})
+
+
 if __name__ == "__main__":
     unittest.main()

@@ -24,6 +24,7 @@ from labs.plumbing.jsonhttp import send  # noqa: E402
 from labs.replication.api import CoordinatorHandler  # noqa: E402
 from labs.replication.display import Events, watch  # noqa: E402
 from labs.replication.freshness import Freshness, quorum_read  # noqa: E402
+from labs.replication.log import completeness  # noqa: E402
 from labs.replication.percolation import Percolation, short  # noqa: E402
 from labs.replication.prompt import Prompt, run  # noqa: E402
 from labs.replication.replica import Replica  # noqa: E402
@@ -99,12 +100,12 @@ class Coordinator:
 
     def bring_up(self, node):
         """`up NODE`: a new, empty process that serves nothing until it caught up. A follower is caught up
-        by its leader's stream; a leader, of a new epoch, copies the snapshot of the follower that holds the most."""
+        by its leader's stream; a leader, of a new epoch, copies the snapshot of the most complete follower."""
         if node.role == "leader":
             self.epoch += 1
         self.launch(node, "--catch-up")
         if node.role == "leader":
-            source = max((f for f in self.followers if f.up), default=None, key=lambda f: self.health(f)["version"])
+            source = max((f for f in self.followers if f.up), default=None, key=lambda f: completeness(self.health(f)))
             snapshot = send(source.address, "GET", "/snapshot")[1] if source else {"entries": [], "version": 0}
             send(node.address, "PUT", "/snapshot", dict(snapshot, epoch=self.epoch), timeout=CATCH_UP_TIMEOUT)
             self.event("caught-up", f"{node} copied {len(snapshot['entries'])} keys (v{snapshot['version']}) from "

@@ -82,6 +82,11 @@ class Log:
             self.start = upto
 
 
+def completeness(health):
+    """How much of the log a replica holds (its /health), as Raft compares logs: last entry's epoch, version."""
+    return health.get("last_epoch", -1), health.get("version", -1)
+
+
 def check_entries(entries, after=False):
     """The "entries" of a request, each checked before any is applied: a bad one changes nothing. The log's follow
     `after`, [version, epoch] of the entry before them; a snapshot's (after=False) need no epoch and no order."""
