@@ -75,11 +75,11 @@ class Coordinator:
         return status, {"error": text}
 
     def command(self, node):
-        """The node.py arguments for one node of the map."""
-        args = [NODE, "--port", node.port, "--role", node.role, "--delay", self.delay]
+        """The node.py arguments for one node of the map: the run's settings for all (a follower may lead one day)."""
+        args = [NODE, "--port", node.port, "--role", node.role, "--delay", self.delay,
+                "--replication-delay", self.replication_delay]
         if node.role == "leader":
-            args += ["--replicate-to", ",".join(f.address for f in self.followers),
-                     "--replication-delay", self.replication_delay, "--epoch", self.epoch]
+            args += ["--replicate-to", ",".join(f.address for f in self.followers), "--epoch", self.epoch]
         return args
 
     def launch(self, node, *more):
@@ -199,9 +199,9 @@ class Coordinator:
             row.update({field: health[field] for field in ("keys", "version", "epoch", "writes", "reads", "ready")
                         if field in health})
             nodes.append(row)
-        events = self.events.recent()
         return {"followers": len(self.followers), "write_quorum": self.write_quorum, "read_quorum": self.read_quorum,
-                "replication_delay": self.replication_delay, "nodes": nodes, "events": events}
+                "replication_delay": self.health(self.leader).get("replication_delay", self.replication_delay),
+                "nodes": nodes, "events": self.events.recent()}  # the leader's own replication delay, not the run's
 
 
 STRATEGIES = {"single-leader": Coordinator}

@@ -41,10 +41,11 @@ class Node(single.Node, Leader, Follower):
         for distance, follower in enumerate(followers, 1):
             self.add_follower(follower, distance)
 
-    def health(self):
+    def health(self):  # with the settings it runs with: lab 1's workers, and the delays
         return {**super().health(), "role": self.role, "ready": self.ready, "pid": os.getpid(), "epoch": self.epoch,
                 "keys": len(self.store), "version": self.log.version, "last_epoch": self.log.last[1],
-                "writes": self.writes, "reads": self.reads}
+                "writes": self.writes, "reads": self.reads, "delay": self.delay,
+                "replication_delay": self.replication_delay, "ack_timeout": self.ack_timeout}
 
     def apply(self, entry):
         """Make one write part of the store (the caller holds the lock)."""
