@@ -9,6 +9,7 @@ coordinator's /membership, so it hears at once when a follower dies.
 """
 import argparse
 import itertools
+import os
 import sys
 import threading
 import time
@@ -145,7 +146,7 @@ class Handler(JsonHandler):
             elif self.path == "/members" and self.command == "GET":
                 self.send_json(200, self.server.view())
             elif self.path == "/health" and self.command == "GET":
-                self.send_json(200, {"status": "ok"})
+                self.send_json(200, {"status": "ok", "pid": os.getpid()})
             elif self.path in ("/heartbeat", "/register", "/members", "/health"):
                 raise BadRequest(405, f"{self.command} is not allowed on {self.path}")
             else:

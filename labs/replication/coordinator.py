@@ -84,10 +84,10 @@ class Coordinator:
 
     def launch(self, node, *more):
         """Start node's process (it inherits this run's secret), its output in the logs folder if there is one;
-        it is up once it answers."""
+        it is up once it answers with its own pid (not another program on its port)."""
         with open(self.logs / f"{node.name}.log", "w") if self.logs else nullcontext() as log:
             process = processes.start(*self.command(node), *more, log=log)
-        if not processes.wait_healthy(node.address) or process.poll() is not None:
+        if not processes.wait_healthy(node.address, process=process):
             processes.stop(process)
             raise RuntimeError(f"{node} did not start (is port {node.port} in use?)")
         node.process = process  # from now on it counts as up
