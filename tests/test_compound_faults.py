@@ -1,4 +1,5 @@
-"""Lab 2's launch, which lab 3 uses for every process it starts: it accepts only the process it started."""
+"""Lab 2's launch, which lab 3 uses for every process it starts: it accepts only the process it started;
+and lab 3's registry, which notices when it was paused instead of declaring everyone dead."""
 import contextlib
 import json
 import os
@@ -72,6 +73,31 @@ class LaunchTest(unittest.TestCase):
         silent = listen_on(free_port())  # accepts connections and never answers: the child cannot bind
         self.addCleanup(silent.close)
         self.assertLess(self.launch_onto(silent.getsockname()[1]), 5)  # not the 10 s a silent port would cost
+
+
+class RegistryPauseTest(unittest.TestCase):
+    @POSIX_ONLY
+    def test_a_registry_that_was_paused_restarts_the_silence_clocks_instead_of_declaring_everyone_dead(self):
+        port, registry = start_node(self, "labs/distributed-kvstore/registry.py", "--suspect-after", 0.6, "--dead-after", 1.2)
+        url = f"http://127.0.0.1:{port}"
+        beating = threading.Event()
+        beating.set()
+
+        def heartbeats():
+            while beating.is_set():
+                http("POST", f"{url}/heartbeat", {"name": "m1", "port": 1, "pid": 1, "role": "follower"}, timeout=5)
+                time.sleep(0.2)
+        threading.Thread(target=heartbeats, daemon=True).start()
+        self.addCleanup(beating.clear)
+        wait_until(lambda: any(m["name"] == "m1" for m in http("GET", f"{url}/members")[1]["members"]), 5, "m1")
+        os.kill(registry.pid, signal.SIGSTOP)
+        self.addCleanup(lambda: registry.poll() is None and os.kill(registry.pid, signal.SIGCONT))
+        time.sleep(2.5)  # twice dead-after
+        os.kill(registry.pid, signal.SIGCONT)
+        time.sleep(0.5)
+        view = http("GET", f"{url}/members")[1]
+        self.assertEqual([m["state"] for m in view["members"]], ["alive"])
+        self.assertEqual([e["event"] for e in view["events"]], ["joined"])
 
 
 if __name__ == "__main__":

@@ -2,8 +2,9 @@
 
 Starts from workshop_materials/11_membership/registry.py and adds: each member's role
 (leader, follower, gateway), registration by the coordinator before the first heartbeat,
-DELETE /members/<name> for a replaced member, and --notify: every event is POSTed to the
-coordinator's /membership, so it hears at once when a follower dies.
+DELETE /members/<name> for a replaced member, --notify: every event is POSTed to the
+coordinator's /membership, so it hears at once when a follower dies; and a registry that was
+not running (paused) starts its members' silence clocks again instead of declaring them dead.
 
     python labs/distributed-kvstore/registry.py --port 9200 --notify 9100
 """
@@ -34,6 +35,7 @@ class Registry(JsonServer):
         self.events, self.event_ids = deque(maxlen=KEEP_EVENTS), itertools.count(1)
         self.lock = threading.Lock()
         self.unwritten = False  # the students' edition, before the failure detector is written
+        self.checked = time.monotonic()  # when check() last looked at every member's silence
 
     def heartbeat(self, name, port, pid, role, first_event="joined"):
         """A member says it is alive: it joins, rejoins after being dead, or recovers from suspicion."""
@@ -72,9 +74,15 @@ class Registry(JsonServer):
         # ---- END students' TODO ----
 
     def check(self):
-        """Turn each member's silence into its state; record every change as an event."""
+        """Turn each member's silence into its state; record every change as an event. After a gap longer than
+        suspect_after we were not running (paused): that silence is ours, so each alive member's clock restarts."""
         now = time.monotonic()
         with self.lock:
+            if now - self.checked > self.suspect_after:
+                print(f"{time.strftime('%H:%M:%S')}  paused {now - self.checked:.1f} s: clocks restart", flush=True)
+                for member in [member for member in self.members.values() if member["state"] == "alive"]:
+                    member["last_heartbeat"] = now
+            self.checked = now
             for member in self.members.values():
                 state = self.state_after(now - member["last_heartbeat"])
                 if state != member["state"]:
