@@ -12,8 +12,8 @@ from urllib.parse import quote, urlsplit
 
 from labs.plumbing.jsonhttp import BadRequest, decode_key, ports, send
 from labs.replication.freshness import Freshness, quorum_read
+from labs.replication.node import parse_value
 from labs.scalability.load_balancer import STRATEGIES as BALANCERS, measured_by
-from labs.scalability.node import parse_value
 from labs.scalability.rate_limiter import rate_limited
 
 GRADUATE = Path(__file__).with_name("graduate.txt").read_bytes()  # the same bytes as workshop step 23 serves

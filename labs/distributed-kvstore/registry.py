@@ -18,6 +18,7 @@ from collections import deque
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root, for `import labs...`
+from labs.plumbing.flags import finite  # noqa: E402
 from labs.plumbing.jsonhttp import BadRequest, JsonHandler, JsonServer, parse_nodes, port, send  # noqa: E402
 from labs.plumbing.processes import exit_with_parent  # noqa: E402
 
@@ -172,9 +173,9 @@ def main():
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=port, default=9200, help="port to listen on (default 9200)")
-    parser.add_argument("--suspect-after", type=float, default=2.0,
+    parser.add_argument("--suspect-after", type=finite, default=2.0,
                         help="seconds of silence before a member is suspect (default 2)")
-    parser.add_argument("--dead-after", type=float, default=4.0,
+    parser.add_argument("--dead-after", type=finite, default=4.0,
                         help="seconds of silence before a member is dead (default 4)")
     parser.add_argument("--notify", type=parse_nodes, default=[],
                         help="coordinator host:port or bare port to tell of every event (default: nobody)")

@@ -11,7 +11,7 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 from labs.plumbing.jsonhttp import BadRequest, JsonHandler, JsonServer, decode_key
-from labs.scalability.node import parse_value
+from labs.replication.node import parse_value  # lab 1's, for values every replica can parse again
 
 VIEW = Path(__file__).parents[1] / "plumbing" / "cluster.html"  # the cluster as a picture, for a projector
 

@@ -16,12 +16,31 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root, for `import labs...`
-from labs.plumbing.jsonhttp import MAX_SNAPSHOT, BadRequest, decode_key, parse_nodes, port, ports  # noqa: E402
+from labs.plumbing.jsonhttp import MAX_SNAPSHOT, BadRequest, decode_key, parse_nodes, ports  # noqa: E402
+from labs.plumbing import flags  # noqa: E402
 from labs.plumbing.processes import exit_with_parent  # noqa: E402
 from labs.replication.follower import Follower  # noqa: E402
 from labs.replication.leader import Leader  # noqa: E402
 from labs.replication.log import Log, check_entries  # noqa: E402
 from labs.scalability import node as single  # noqa: E402  (lab 1's node: the one this one replicates)
+
+MAX_DEPTH = 100  # lists and objects nest this deep at most in a value: every replica must parse it again
+
+
+def parse_value(data):
+    """Lab 1's parse_value, for a value every replica can parse again (Python's json recurses): lists and
+    objects nest at most MAX_DEPTH deep in it, else BadRequest (400)."""
+    try:
+        level = [value := single.parse_value(data)]
+        for _ in range(MAX_DEPTH):  # one level at a time: no recursion of our own
+            level = [inner for item in level if isinstance(item, (list, dict))
+                     for inner in (item.values() if isinstance(item, dict) else item)]
+    except RecursionError:
+        level = ["deeper than this process can parse"]
+    if level:
+        raise BadRequest(400, f"the value nests lists and objects more than {MAX_DEPTH} deep")
+    return value
+
 
 class Node(single.Node, Leader, Follower):
     """Lab 1's node with a role: a leader writes the log (leader.py), a follower applies it (follower.py)."""
@@ -162,7 +181,7 @@ class Handler(single.Handler):
                 if key not in server.store:
                     raise BadRequest(404, f"key not found: {key}")
             return 200, server.lead({"key": key, "deleted": True})
-        value = single.parse_value(data)
+        value = parse_value(data)
         with server.lock:
             status = 200 if key in server.store else 201
         return status, server.lead({"key": key, "value": value})
@@ -197,16 +216,11 @@ def main():
         description="A replicated key-value node over HTTP: a leader or one of its followers.",
         epilog="example: python labs/replication/node.py --port 9001 --role leader --replicate-to 9002,9003",
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    parser.add_argument("--port", type=port, default=9001, help="port to listen on (default 9001)")
-    parser.add_argument("--workers", type=int, default=2, help="requests worked on at once (default 2)")
-    parser.add_argument("--delay", type=float, default=0.1, help="seconds of simulated work per request (default 0.1)")
+    flags.add(parser, "host", "port", "workers", "delay", "replication-delay", port=9001)
     parser.add_argument("--role", choices=["leader", "follower"], default="leader", help="(default leader)")
     parser.add_argument("--replicate-to", type=parse_nodes, default=[],
                         help="a leader's followers, host:port list or bare ports")
-    parser.add_argument("--replication-delay", type=float, default=0.3,
-                        help="seconds before the first follower gets a write, one more per next follower (default 0.3)")
-    parser.add_argument("--ack-timeout", type=float, default=1.0,
+    parser.add_argument("--ack-timeout", type=flags.finite, default=1.0,
                         help="seconds the leader waits for acks beyond the replication delays (default 1)")
     parser.add_argument("--epoch", type=int, default=1, help="a leader's term: followers refuse older ones "
                                                                "(default 1)")

@@ -166,7 +166,10 @@ def run(parser, args, coordinator, handler, banner, prompt):
         parser.exit(2, f"cannot listen on {args.host}:{args.port}: {error.strerror or error}\n")
     if args.script:
         processes.exit_with_parent()  # stdin is not the prompt: it may tell us when our parent has gone
-    args.logs.mkdir(parents=True, exist_ok=True)
+    try:
+        args.logs.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        parser.exit(2, f"--logs {args.logs} cannot be a folder: {error.strerror or error}\n")
     processes.stop_on_signals()
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
