@@ -1,5 +1,6 @@
 """Labs 2 and 3 against hostile input: a secret header that is not ASCII, JSON nested too deep, a body with
-two lengths, settings that are nan or a file where a folder goes."""
+two lengths, settings that are nan or a file where a folder goes, and the coordinator's /kv that would skip
+the gateway's rate limit."""
 import unittest
 from concurrent.futures import ThreadPoolExecutor
 
@@ -89,13 +90,19 @@ class HostileSettingsTest(unittest.TestCase):
 
 
 class StoreInputTest(unittest.TestCase):
-    def test_the_gateway_answers_json_of_any_depth(self):
+    def test_the_gateway_answers_json_of_any_depth_and_the_coordinator_has_no_kv(self):
         store = Store(self, followers=1)
         for depth in (5_000, 990, 150):
             with self.subTest(depth=depth):
                 status, reply, _ = http("PUT", f"{store.gateway}/kv/deep", b'{"value": ' + nested(depth).encode() + b"}")
                 self.assertEqual(status, 400)
         self.assertEqual(store.put("deep", eval(nested(50)))[0], 201)
+        for method, path in (("GET", "/kv"), ("GET", "/kv/colour"), ("PUT", "/kv/colour")):
+            with self.subTest(method=method, path=path):  # lab 2's /kv here would skip the gateway's rate limit
+                status, reply, _ = http(method, f"http://127.0.0.1:{store.port}{path}",
+                                        {"value": 1} if method == "PUT" else None)
+                self.assertEqual(status, 404)
+                self.assertIn(f"clients use the gateway, 127.0.0.1:{store.gateway_port}", reply["error"])
 
 
 if __name__ == "__main__":
