@@ -106,6 +106,16 @@ class CompoundFaultsTest(unittest.TestCase):
         wait_until(lambda: store.event("promoted", f"leader dead -> (?!{promoted['name']})"), 10, "a second promotion")
         self.assert_whole_again(store, {"colour": "blue"})
 
+    def test_gateway_and_leader_killed_together_the_new_gateway_learns_the_new_leaders_versions(self):
+        store = Store(self, "--write-quorum", 1)
+        self.assertEqual(store.put("colour", "blue")[0], 201)
+        before = pids(store)
+        os.kill(before["gateway"], signal.SIGKILL)
+        os.kill(before["leader"], signal.SIGKILL)
+        self.assert_whole_again(store, {"colour": "blue"})
+        wait_until(lambda: store.node("gateway").get("pid") not in (None, before["gateway"]), 10, "a new gateway")
+        self.assertIn("knows the leader's versions", (store.logs / "gateway.log").read_text())  # not "could not"
+
     @POSIX_ONLY
     def test_leader_and_follower_paused_together_are_confirmed_dead_killed_and_replaced(self):
         store = Store(self, "--write-quorum", 1)

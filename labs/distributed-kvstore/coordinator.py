@@ -132,7 +132,7 @@ class KVStore(Coordinator):
         """Every REPAIR_EVERY seconds, the most urgent step toward the whole store; a failed one is tried again."""
         while not self.stopping:
             stopped = next((member for member in (self.registry, self.gateway) if not member.up), None)
-            if stopped:
+            if stopped and (stopped is self.registry or self.leader.up):  # a new gateway learns from the leader
                 self.restart(stopped)
             elif self.leader in self.dead:
                 self.promote()
