@@ -153,7 +153,9 @@ class KVStoreViewTest(unittest.TestCase):
 
     @unittest.skipUnless(BROWSER, NO_BROWSER)
     def test_in_a_headless_browser_the_page_shows_gateway_registry_heartbeats_and_the_write(self):
-        self.assertEqual(http("PUT", self.url + "/kv/shape", {"value": "circle"})[0], 201)
+        self.process.stdin.write(b"put shape circle\n")  # the prompt writes through the gateway (no /kv here)
+        self.process.stdin.flush()
+        wait_printed(self.process, 'shape="circle" v1')
         dom = dump_dom(self, self.url + "/")
         for name in ("gateway", "registry", "leader", "follower1", "follower2"):
             self.assertIn(f'id="node-{name}"', dom)

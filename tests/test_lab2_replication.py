@@ -25,8 +25,8 @@ def resume(pid):
         os.kill(pid, signal.SIGCONT)
 
 
-def entry(version, key="k", value=None, deleted=False):
-    return {"version": version, "key": key, **({"deleted": True} if deleted else {"value": value})}
+def entry(version, key="k", value=None, deleted=False, epoch=1):
+    return {"version": version, "epoch": epoch, "key": key, **({"deleted": True} if deleted else {"value": value})}
 
 
 class NodeTest(unittest.TestCase):
@@ -38,10 +38,13 @@ class NodeTest(unittest.TestCase):
         wait_healthy(port)
         return f"http://127.0.0.1:{port}", port
 
-    def replicate(self, url, *entries, version=None, headers=None):
-        """PUT /replicate as the leader would; returns (status, the version the follower holds)."""
+    def replicate(self, url, *entries, version=None, headers=None, after=None):
+        """PUT /replicate as the leader would: entries after [version, epoch] of the entry before the first
+        (epoch 1); returns (status, the version the follower holds)."""
         version = max([e["version"] for e in entries], default=0) if version is None else version
-        status, reply, _ = http("PUT", url + "/replicate", {"entries": list(entries), "version": version}, headers)
+        after = after or [entries[0]["version"] - 1, 1 if entries[0]["version"] > 1 else 0]
+        status, reply, _ = http("PUT", url + "/replicate", {"entries": list(entries), "after": after,
+                                                           "version": version}, headers)
         return status, reply.get("version")
 
     def state(self, url, key="k"):
@@ -52,9 +55,11 @@ class NodeTest(unittest.TestCase):
     def test_a_follower_keeps_a_prefix_of_the_log_so_replays_and_late_entries_are_safe(self):
         url, _ = self.node("--role", "follower")
         self.assertEqual(self.replicate(url, entry(1, value="old")), (200, 1))
-        self.assertEqual(self.replicate(url, entry(1, value="old"), entry(2, value="new")), (200, 2))  # v1 skipped
-        self.assertEqual(self.replicate(url, entry(2, value="new")), (200, 2))  # a replay: skipped
-        self.assertEqual(self.replicate(url, entry(1, value="late")), (200, 2))  # arrives late: skipped
+        self.assertEqual(self.replicate(url, entry(1, value="old"), entry(2, value="new")), (409, 1))  # not after v1
+        self.assertEqual(self.replicate(url, entry(2, value="new")), (200, 2))
+        self.assertEqual(self.replicate(url, entry(2, value="new")), (409, 2))  # a replay: refused, changes nothing
+        self.assertEqual(self.replicate(url, entry(1, value="late")), (409, 2))  # arrives late: refused
+        self.assertEqual(self.replicate(url, entry(3, value="other"), after=[2, 2]), (409, 2))  # v2 of epoch 1 here
         self.assertEqual(self.state(url), (200, "new", 2))
         self.assertEqual(self.replicate(url, entry(4, value="after a gap")), (409, 2))  # v3 is missing
         self.assertEqual(self.state(url), (200, "new", 2))
@@ -65,11 +70,16 @@ class NodeTest(unittest.TestCase):
     def test_a_malformed_replicate_changes_nothing_and_later_entries_still_apply(self):
         url, _ = self.node("--role", "follower")
         self.assertEqual(self.replicate(url, entry(1, value="kept")), (200, 1))
+        after = [1, 1]
         bad = [b"not json", {"entries": [{"version": 999, "key": "k"}]},  # no value, no "version" of the leader
-               {"entries": [{"version": 2, "key": "k"}], "version": 2},  # no value
-               {"entries": [entry(2, value="x"), {"version": 3, "key": "k"}], "version": 3},  # the 2nd is bad
-               {"entries": [entry(2, value="x"), entry(4, value="y")], "version": 4},  # not consecutive
-               {"entries": [entry(2, value="x")]}, {"entries": "v2", "version": 2}, [entry(2, value="x")]]
+               {"entries": [{"version": 2, "epoch": 1, "key": "k"}], "after": after, "version": 2},  # no value
+               {"entries": [{"version": 2, "key": "k", "value": 1}], "after": after, "version": 2},  # no epoch
+               {"entries": [entry(2, value="x"), {"version": 3, "key": "k"}], "after": after, "version": 3},
+               {"entries": [entry(2, value="x"), entry(4, value="y")], "after": after, "version": 4},  # a gap
+               {"entries": [entry(3, value="x")], "after": after, "version": 3},  # not right after v1
+               {"entries": [entry(2, value="x")], "version": 2},  # after what?
+               {"entries": [entry(2, value="x")], "after": after}, {"entries": "v2", "after": after, "version": 2},
+               [entry(2, value="x")]]
         for body in bad:
             with self.subTest(body=body):
                 status, reply, _ = http("PUT", url + "/replicate", body)
@@ -83,7 +93,7 @@ class NodeTest(unittest.TestCase):
 
     def test_internal_routes_refuse_a_caller_without_the_run_secret(self):
         url, _ = self.node("--role", "follower", env={"LABS_SECRET": "s3cret"})
-        body = {"entries": [entry(1, value="v")], "version": 1}
+        body = {"entries": [entry(1, value="v")], "after": [0, 0], "version": 1}
         for headers in (None, {"X-Run-Secret": "guess"}):
             with self.subTest(headers=headers):
                 status, reply, _ = http("PUT", url + "/replicate", body, headers)
@@ -109,7 +119,8 @@ class NodeTest(unittest.TestCase):
         copied, _ = self.node("--role", "follower", "--catch-up")
         self.assertEqual(http("GET", copied + "/kv")[0], 503)
         snapshot = http("GET", streamed + "/snapshot")[1]
-        self.assertEqual(snapshot, {"entries": [entry(2, value="b")], "version": 2})
+        self.assertEqual(snapshot, {"entries": [{"version": 2, "key": "k", "value": "b"}], "version": 2,
+                                    "last_epoch": 1})
         self.assertEqual(http("PUT", copied + "/snapshot", snapshot)[0], 200)
         self.assertEqual(self.state(copied), (200, "b", 2))
         self.assertEqual(http("GET", copied + "/log?since=0")[0], 410)  # before the snapshot: ask for one
@@ -132,10 +143,10 @@ class NodeTest(unittest.TestCase):
         self.assertGreaterEqual(reply["acks"][addresses[1]], 800)  # ms from the write to follower 2's ack
         log = http("GET", leader + "/log?since=1")[1]["entries"]
         self.assertEqual([(e["version"], e["value"], sorted(e["acks"])) for e in log], [(2, 2, sorted(addresses))])
-        for quorum in ("3", "x"):
+        for quorum, refusal in (("3", (503, "X-Write-Quorum 3: only 2 followers now")),
+                                ("x", (400, "X-Write-Quorum must be a number of followers, from 0"))):
             status, reply, _ = http("PUT", leader + "/kv/k", {"value": 3}, {"X-Write-Quorum": quorum})
-            self.assertEqual((status, reply["error"]), (400, "X-Write-Quorum must be a number from 0 to 2, "
-                                                              "the number of followers"))
+            self.assertEqual((status, reply["error"]), refusal)
         self.assertEqual(http("GET", leader + "/health")[1]["version"], 2)  # a refused write is not written
 
     def test_503_when_too_few_followers_can_ack_and_504_when_acks_are_too_slow(self):

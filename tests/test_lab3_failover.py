@@ -20,7 +20,7 @@ class EpochTest(unittest.TestCase):
         follower, _ = start_node(self, NODE, "--role", "follower", "--delay", 0)
         leader, _ = start_node(self, NODE, "--replicate-to", follower, "--delay", 0, "--replication-delay", 0)
         self.assertEqual(http("PUT", f"http://127.0.0.1:{leader}/kv/k", {"value": "old"})[0], 201)
-        newer = {"entries": [], "version": 1, "epoch": 2}  # what a promoted leader's first message says
+        newer = {"entries": [], "after": [1, 1], "version": 1, "epoch": 2}  # a promoted leader's first message
         self.assertEqual(http("PUT", f"http://127.0.0.1:{follower}/replicate", newer)[0], 200)
         status, reply, _ = http("PUT", f"http://127.0.0.1:{leader}/kv/k", {"value": "deposed"})
         self.assertEqual(status, 503, reply)  # no follower acknowledged it
@@ -28,7 +28,8 @@ class EpochTest(unittest.TestCase):
         health = wait_until(lambda: http("GET", f"http://127.0.0.1:{leader}/health")[1], 5, "health")
         self.assertEqual(health["role"], "deposed")
         self.assertEqual(http("PUT", f"http://127.0.0.1:{leader}/kv/k", {"value": "again"})[0], 405)
-        stale = {"entries": [{"version": 2, "key": "k", "value": "x"}], "version": 2, "epoch": 1}
+        stale = {"entries": [{"version": 2, "epoch": 1, "key": "k", "value": "x"}], "after": [1, 1], "version": 2,
+                 "epoch": 1}
         status, reply, _ = http("PUT", f"http://127.0.0.1:{follower}/replicate", stale)
         self.assertEqual((status, reply["epoch"]), (409, 2))
 
@@ -38,7 +39,7 @@ class BigSnapshotTest(unittest.TestCase):
         follower, _ = start_node(self, NODE, "--role", "follower", "--delay", 0)
         entries = [{"key": f"key-{i}", "version": i + 1, "value": "x" * 40} for i in range(30_000)]  # about 2 MiB
         status, reply, _ = http("PUT", f"http://127.0.0.1:{follower}/snapshot",
-                                {"entries": entries, "version": 30_000}, timeout=30)
+                                {"entries": entries, "version": 30_000, "last_epoch": 1}, timeout=30)
         self.assertEqual((status, reply["version"]), (200, 30_000))
         self.assertEqual(http("GET", f"http://127.0.0.1:{follower}/health")[1]["keys"], 30_000)
         self.assertEqual(http("PUT", f"http://127.0.0.1:{follower}/kv/k", {"value": "x" * 2_000_000})[0], 413)

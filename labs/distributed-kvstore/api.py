@@ -1,5 +1,6 @@
 """The kvstore coordinator's HTTP API: lab 2's, plus POST /membership, the registry's news, and
 GET /members, the registry's view passed on, so lab 2's picture (GET /) shows heartbeats too.
+Not lab 2's /kv: clients use the gateway, whose rate limit they must not get around.
 
 Lab 3. Only this run's processes may send news (the registry has the run's secret): an outsider's
 "follower1 is dead" would make the coordinator replace a healthy follower.
@@ -17,6 +18,9 @@ class KVStoreHandler(CoordinatorHandler):
     def do_request(self):
         if (self.command, self.path) == ("GET", "/members"):
             return self.members()
+        if self.path.startswith("/kv"):  # lab 2's /kv would skip the gateway's rate limit
+            return self.send_json(404, {"error": f"no /kv here: clients use the gateway, "
+                                                 f"{self.server.coordinator.gateway.address}"})
         if self.path != "/membership":
             return super().do_request()
         self.start = time.monotonic()

@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root, for `import labs...`
-from labs.plumbing import processes  # noqa: E402
+from labs.plumbing import flags, processes  # noqa: E402
 from labs.plumbing.jsonhttp import port, send  # noqa: E402
 from labs.scalability.bench import run_client  # noqa: E402
 
@@ -199,8 +199,7 @@ def main():
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", default="1000,10000", help="keys loaded before each kill (default 1000,10000)")
     parser.add_argument("--followers", type=int, default=3, help="N (default 3)")
-    parser.add_argument("--heartbeat-interval", type=float, default=0.5, help="seconds (default 0.5)")
-    parser.add_argument("--dead-after", type=float, default=2.0, help="seconds of silence (default 2)")
+    flags.add(parser, "heartbeat-interval", "dead-after", dead_after=2.0)
     parser.add_argument("--port", type=port, default=21100,
                         help="the coordinator's API port; gateway, registry and nodes next; 20 ports per size "
                              "(default 21100)")

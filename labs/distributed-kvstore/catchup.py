@@ -7,9 +7,10 @@ the leader's newest version does it serve reads. No write acknowledged meanwhile
 """
 import time
 
-from labs.plumbing.jsonhttp import send
+from labs.plumbing.jsonhttp import ports, send
 
 POLL = 0.02  # seconds between two looks at the new follower's version
+STEP_TIMEOUT = 5  # seconds one call may take (a snapshot of 100,000 keys: half a second): a paused leader fails it
 
 
 class CatchUpFailed(Exception):
@@ -18,13 +19,13 @@ class CatchUpFailed(Exception):
 
 def call(node, method, path, body=None):
     """send(), but a failed step stops the catch-up with a clear message."""
-    status, reply = send(node, method, path, body, timeout=30)
+    status, reply = send(node, method, path, body, timeout=STEP_TIMEOUT)
     if status != 200:
-        raise CatchUpFailed(f"{method} {path} on {node}: {reply.get('error', status)}")
+        raise CatchUpFailed(f"{method} {path} on {ports([node])}: {reply.get('error', status)}")
     return reply
 
 
-def catch_up(leader, follower, followers, deadline=30):
+def catch_up(leader, follower, followers, deadline=10):
     """Copy the leader's data to follower, then make the leader replicate to followers (which include it);
     return once follower holds every write the leader held when it joined: keys, versions, seconds."""
     started = time.monotonic()

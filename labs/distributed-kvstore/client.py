@@ -15,6 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root, for `import labs...`
 from labs.plumbing.colour import paint  # noqa: E402
+from labs.plumbing.flags import finite  # noqa: E402
 from labs.plumbing.jsonhttp import parse_nodes, send  # noqa: E402
 from labs.scalability import client as lab1  # noqa: E402
 from labs.scalability.load_balancer import STRATEGIES  # noqa: E402
@@ -102,7 +103,7 @@ def main():
     parser.add_argument("--gateway", type=parse_nodes, default=["127.0.0.1:8080"], help="(default 127.0.0.1:8080)")
     parser.add_argument("--requests", type=int, default=30, help="how many requests in all (default 30)")
     parser.add_argument("--concurrency", type=int, default=4, help="client threads sending at once (default 4)")
-    parser.add_argument("--check", type=float, metavar="SECONDS", help="write and verify for this long instead")
+    parser.add_argument("--check", type=finite, metavar="SECONDS", help="write and verify for this long instead")
     parser.add_argument("--keys", type=int, default=4, help="keys written at once by --check (default 4)")
     args = parser.parse_args()
     if args.requests < 1 or args.concurrency < 1 or args.keys < 1 or (args.check or 1) <= 0:

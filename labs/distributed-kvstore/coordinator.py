@@ -1,8 +1,8 @@
 """The kvstore coordinator: lab 2's coordinator, plus a registry, a gateway and self-repair.
 
 Lab 3. Starts the registry, lab 2's leader and N followers (lab 3's node.py: with heartbeats) and
-the gateway. Every put and get at the prompt goes through the gateway, like any client's. When the
-registry reports a follower dead, repair() replaces it; a crashed gateway or registry is restarted.
+the gateway. Every put and get at the prompt goes through the gateway, like any client's. One loop
+repairs the store: it restarts a crashed gateway or registry and replaces what the registry reports dead.
 
     python labs/distributed-kvstore/coordinator.py --followers 3 --write-quorum 2 --read-quorum 1
 """
@@ -16,7 +16,7 @@ from urllib.parse import quote
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root, for `import labs...`
 from labs.plumbing import exercises, flags, processes  # noqa: E402
 from labs.plumbing.jsonhttp import send  # noqa: E402
-from labs.replication.coordinator import Coordinator, check  # noqa: E402
+from labs.replication.coordinator import READ_TIMEOUT, Coordinator, check, completeness  # noqa: E402
 from labs.replication.percolation import short  # noqa: E402
 from labs.replication.display import watch  # noqa: E402
 from labs.replication.prompt import run  # noqa: E402
@@ -28,7 +28,7 @@ from catchup import CatchUpFailed, catch_up  # noqa: E402  (catchup.py, beside t
 from prompt import KVStorePrompt  # noqa: E402  (prompt.py, beside this file)
 
 HERE = Path(__file__).resolve().parent
-SUPERVISE_EVERY = 0.5  # seconds between two looks at the gateway's and the registry's processes
+REPAIR_EVERY = 0.2  # seconds between two passes of the repair loop
 
 
 class KVStore(Coordinator):
@@ -41,9 +41,9 @@ class KVStore(Coordinator):
         self.registry = Replica("registry", "registry", args.registry_port)
         self.gateway = Replica("gateway", "gateway", args.gateway_port)
         self.next_port = args.base_port + args.followers + 1  # a replacement gets a port never used before
-        self.next_number = args.followers + 1
         self.replaced = {}  # name of a dead follower -> name of its replacement
-        self.repairing = threading.Lock()  # one repair at a time: each changes the follower lists in turn
+        self.dead, self.said = set(), set()  # nodes found dead, to replace; failures said since the store was whole
+        self.told = None  # the routes the gateway last acknowledged
         self.stopping = False
 
     # Starting: the registry first (the others send it heartbeats), then lab 2's nodes, then the gateway
@@ -58,9 +58,9 @@ class KVStore(Coordinator):
         if member is self.gateway:
             limits = ["--rate-limit", self.args.rate_limit, "--limit", self.args.limit, "--window", self.args.window]
             return [HERE / "node.py", "--port", member.port, "--role", "gateway", *heartbeats,
-                    "--leader", self.leader.address, "--read-from", self.readers(), "--write-quorum",
-                    self.write_quorum, "--read-quorum", self.read_quorum, "--load-balance", self.args.load_balance,
-                    *(limits if self.args.rate_limit else [])]
+                    "--leader", self.leader.address, "--read-from", ",".join(self.routes()["followers"]) or
+                    self.leader.address, "--write-quorum", self.write_quorum, "--read-quorum", self.read_quorum,
+                    "--load-balance", self.args.load_balance, *(limits if self.args.rate_limit else [])]
         return [HERE / "node.py", *super().command(member)[1:], *heartbeats]  # lab 2's command, lab 3's node
 
     def start(self):
@@ -69,19 +69,20 @@ class KVStore(Coordinator):
         for node in self.nodes:
             self.register(node)
         self.start_member(self.gateway)
-        threading.Thread(target=self.supervise, daemon=True).start()
+        threading.Thread(target=self.repair, daemon=True).start()
 
     def start_member(self, member):
-        """Start the registry or the gateway as lab 2 starts a node, and register it."""
+        """Start the registry or the gateway as lab 2 starts a node; register it, or tell a new registry everyone."""
         self.launch(member)
         self.event("up", f"{member} is up, pid {member.process.pid}")
-        if member is not self.registry:
-            self.register(member)
+        for node in [n for n in self.nodes + [self.gateway] if n.process] if member is self.registry else [member]:
+            self.register(node)
 
     def register(self, member):
         """Tell the registry about a process we started: it is a member before its first heartbeat."""
         send(self.registry.address, "POST", "/register",
-             {"name": member.name, "port": member.port, "pid": member.process.pid, "role": member.role})
+             {"name": member.name, "port": member.port, "pid": member.process.pid, "role": member.role},
+             timeout=READ_TIMEOUT)
 
     def stop_all(self):
         self.stopping = True
@@ -113,96 +114,101 @@ class KVStore(Coordinator):
                            f"{why}, via the gateway", {"key": key, "served_by": [getattr(served_by, "name", "?")]})
         return status, reply
 
-    # Self-repair: the registry's news, a replacement, catch-up
+    # Self-repair: one loop, each pass the next step toward a registry, a gateway, 1 leader and N followers
 
     def membership(self, news):
-        """The registry reports an event; a dead leader or follower is replaced."""
+        """The registry's news. A "dead" node that still answers as itself is kept; one that does not is killed."""
         self.event(news["event"], f"{news['member']} :{news['port']} ({news['role']}), says the registry")
-        dead = self.find(news["member"])
-        if news["event"] == "dead" and dead in self.nodes:
-            threading.Thread(target=self.repair, args=(dead,), daemon=True).start()
+        if news["event"] != "dead" or (node := self.find(news["member"])) not in self.nodes:
+            return
+        if node.up and self.health(node).get("pid") == node.process.pid:
+            return self.event("alive", f"{node} answers: not dead, kept")
+        if node.up:
+            processes.stop(node.process, grace=0)
+            self.event("killed", f"{node} (pid {node.process.pid}) does not answer: killed")
+        self.dead.add(node)
 
-    def repair(self, dead):
-        """A dead leader first hands its role to a follower (promote). Then: retire the dead node, start a new
-        follower on a new port, catch it up, and only then let it serve reads."""
-        with self.repairing:
-            if dead not in self.nodes or dead is self.leader and not self.promote(dead):
-                return  # already replaced, or no follower could take over
-            new = self.retire(dead)
-            self.event("replace", f"{dead.name} is dead: {new} takes its place")
-            try:
-                self.launch(new, "--catch-up")
-                done = catch_up(self.leader.address, new.address, [f.address for f in self.followers if f.up])
-            except (RuntimeError, CatchUpFailed) as error:
-                processes.stop(new.process) if new.process else None
-                self.nodes.remove(new)
-                return self.event("refused", f"one follower short: {error}")
-            self.event("caught-up", f"{new.name}: snapshot {done['keys']} keys (v{done['snapshot_version']}) + "
-                                    f"{done['replayed']} writes = v{done['version']}, {done['seconds'] * 1000:.0f} ms")
-            self.register(new)
-            self.tell_gateway()
-            send(self.registry.address, "DELETE", f"/members/{dead.name}")
-            self.event("up", f"{new} serves reads, in place of {dead.name}")
+    def repair(self):
+        """Every REPAIR_EVERY seconds, the most urgent step toward the whole store; a failed one is tried again."""
+        while not self.stopping:
+            stopped = next((member for member in (self.registry, self.gateway) if not member.up), None)
+            if stopped and (stopped is self.registry or self.leader.up):  # a new gateway learns from the leader
+                self.restart(stopped)
+            elif self.leader in self.dead:
+                self.promote()
+            elif self.dead and self.leader.up:  # a replacement catches up from the leader
+                self.replace(next(iter(self.dead)))
+            else:  # whole: a later failure is news again; a gateway that missed a change (paused) hears it now
+                self.said.clear()
+                self.tell_gateway()
+            time.sleep(REPAIR_EVERY)
 
-    def promote(self, dead):
-        """The follower that holds the most writes leads a new epoch. Followers keep a prefix of the log, so it
-        holds every write that W >= 1 followers acknowledged; followers refuse the old leader's epoch from now on."""
-        dead.process.kill()  # it may be paused rather than gone: it must not come back as a leader
-        versions = {follower: self.health(follower).get("version", -1) for follower in self.followers if follower.up}
-        chosen = max(versions, key=versions.get, default=None)
-        others = [follower.address for follower in versions if follower is not chosen]
-        status, reply = send(chosen.address, "POST", "/promote", {"epoch": self.epoch + 1, "followers": others}) \
-            if chosen else (0, {"error": "no follower is up"})
+    def once(self, kind, text):
+        """An event a failed step would repeat on every pass: said once until the store is whole again."""
+        if text not in self.said:
+            self.said.add(text)
+            self.event(kind, text)
+
+    def restart(self, member):
+        """The gateway or the registry, on its own port again."""
+        self.once("dead", f"{member} exited (code {member.process.returncode}): restarting it")
+        processes.stop(member.process)  # and its pipe
+        try:
+            self.start_member(member)
+        except RuntimeError as error:
+            self.once("refused", str(error))
+
+    def promote(self):
+        """W of the N followers hold each acknowledged write: once N - W + 1 answer (or all that run: an exited one
+        holds nothing), one of them holds them all. The most complete, as Raft compares logs, leads a new epoch."""
+        running = [follower for follower in self.followers if follower.up]
+        needed = max(1, min(self.args.followers - self.write_quorum + 1, len(running)))
+        heard = {f: health for f in running if (health := self.health(f)).get("pid") == f.process.pid}  # as itself
+        if len(heard) < needed:
+            return self.once("refused", f"no leader yet: {len(heard)} of {needed} followers answered; no writes")
+        chosen, self.epoch = max(heard, key=lambda follower: completeness(heard[follower])), self.epoch + 1
+        status, reply = send(chosen.address, "POST", "/promote", {"epoch": self.epoch, "followers": [
+            follower.address for follower in running if follower is not chosen]}, timeout=READ_TIMEOUT)
         if status != 200:
-            self.event("refused", f"no new leader: {reply.get('error', status)}; no writes until one is up")
-            return False
+            return self.once("refused", f"no new leader: {chosen.name}: {reply.get('error', status)}")
         with self.lock:
-            self.epoch += 1
-            index = self.nodes.index(chosen)
+            dead, index = self.leader, self.nodes.index(chosen)
             self.nodes[0], self.nodes[index] = chosen, dead
             chosen.role, dead.role = "leader", "follower"
         self.tell_gateway()  # writes go to the new leader from now on
-        self.event("promoted", f"leader dead -> {chosen.name} promoted (epoch {self.epoch}, v{versions[chosen]})")
-        return True
+        self.event("promoted", f"leader dead -> {chosen.name} promoted (epoch {self.epoch}, "
+                               f"v{heard[chosen]['version']})")
 
-    def retire(self, dead):
-        """Out of the map, of the leader's followers and of the gateway's readers; a new member in its place."""
-        dead.process.kill()  # it may be frozen rather than gone: make sure
-        dead.process.wait()
-        new = Replica(f"follower{self.next_number}", "follower", self.next_port)
+    def replace(self, dead):
+        """A follower on the next free port takes a dead one's place: started, caught up, then in the map."""
+        self.next_port = next(port for port in range(self.next_port, 65536) if processes.port_free(port)) + 1
+        new = Replica(f"follower{self.args.followers + len(self.replaced) + 1}", "follower", self.next_port - 1)
+        self.event("replace", f"{dead.name} is dead: {new} takes its place")
+        try:
+            self.launch(new, "--catch-up")
+            done = catch_up(self.leader.address, new.address, self.routes()["followers"] + [new.address])
+        except (RuntimeError, CatchUpFailed) as error:
+            processes.stop(new.process) if new.process else None
+            return self.once("refused", f"{new.name} not added, tried again: {error}")
+        self.event("caught-up", f"{new.name}: snapshot {done['keys']} keys (v{done['snapshot_version']}) + "
+                                f"{done['replayed']} writes = v{done['version']}, {done['seconds'] * 1000:.0f} ms")
         with self.lock:
             self.nodes[self.nodes.index(dead)] = new
             self.replaced[dead.name] = new.name
-            self.next_number, self.next_port = self.next_number + 1, self.next_port + 1
-        send(self.leader.address, "PUT", "/followers", {"followers": [f.address for f in self.followers if f.up]})
+            self.dead.discard(dead)
+        self.register(new)
         self.tell_gateway()
-        return new
+        send(self.registry.address, "DELETE", f"/members/{dead.name}", timeout=READ_TIMEOUT)
+        self.event("up", f"{new} serves reads, in place of {dead.name}")
 
-    def readers(self):
-        return ",".join(f.address for f in self.followers if f.up) or self.leader.address
+    def routes(self):  # where the gateway sends writes (the leader) and reads (the followers that run)
+        return {"leader": self.leader.address, "followers": [f.address for f in self.followers if f.up]}
 
     def tell_gateway(self):
-        """The gateway writes to the leader and reads from the followers that are up and caught up."""
-        send(self.gateway.address, "PUT", "/readers",
-             {"leader": self.leader.address, "followers": [f.address for f in self.followers if f.up]})
-
-    # Supervision: the gateway and the registry are restarted on their own port when they die
-
-    def supervise(self):
-        """Every half second: a gateway or registry that exited starts again on its own port. A new registry
-        is told every member, even one that died meanwhile: its silence will say so."""
-        while not self.stopping:
-            for member in (self.registry, self.gateway):
-                if not member.up and not self.stopping:
-                    self.event("dead", f"{member} exited (code {member.process.returncode}): restarting it")
-                    try:
-                        self.start_member(member)
-                    except RuntimeError as error:
-                        self.event("refused", str(error))
-                    if member is self.registry:
-                        for node in [node for node in self.nodes + [self.gateway] if node.process]:
-                            self.register(node)
-            time.sleep(SUPERVISE_EVERY)
+        """The gateway hears of a change of routes, again on later passes until it answers."""
+        if self.told != self.routes() and send(self.gateway.address, "PUT", "/readers", self.routes(),
+                                               timeout=READ_TIMEOUT)[0] == 200:
+            self.told = self.routes()
 
     def status(self):
         status = super().status()

@@ -15,6 +15,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root, for `import labs...`
 from labs.plumbing.colour import CLEAR_BELOW, CLEAR_LINE, HOME, colour_on, cut, fit, word  # noqa: E402
+from labs.plumbing.flags import finite  # noqa: E402
 from labs.plumbing.jsonhttp import parse_nodes, ports, send  # noqa: E402
 
 STRIP = 40  # polls of heartbeat history shown per member, newest on the right
@@ -59,7 +60,7 @@ def main():
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--registry", type=parse_nodes, default=["127.0.0.1:9200"],
                         help="registry host:port or bare port (default 127.0.0.1:9200)")
-    parser.add_argument("--every", type=float, default=1.0,
+    parser.add_argument("--every", type=finite, default=1.0,
                         help="seconds between two polls (default 1: longer than a heartbeat interval, so a live "
                              "member shows | at every poll)")
     args = parser.parse_args()

@@ -2,13 +2,15 @@
 
 Starts from workshop step 11's registry.py and adds: each member's role
 (leader, follower, gateway), registration by the coordinator before the first heartbeat,
-DELETE /members/<name> for a replaced member, and --notify: every event is POSTed to the
-coordinator's /membership, so it hears at once when a follower dies.
+DELETE /members/<name> for a replaced member, --notify: every event is POSTed to the
+coordinator's /membership, so it hears at once when a follower dies; and a registry that was
+not running (paused) starts its members' silence clocks again instead of declaring them dead.
 
     python labs/distributed-kvstore/registry.py --port 9200 --notify 9100
 """
 import argparse
 import itertools
+import os
 import sys
 import threading
 import time
@@ -16,6 +18,7 @@ from collections import deque
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root, for `import labs...`
+from labs.plumbing.flags import finite  # noqa: E402
 from labs.plumbing.jsonhttp import BadRequest, JsonHandler, JsonServer, parse_nodes, port, send  # noqa: E402
 
 CHECK_EVERY = 0.2  # seconds between two looks at every member's silence
@@ -32,6 +35,7 @@ class Registry(JsonServer):
         self.events, self.event_ids = deque(maxlen=KEEP_EVENTS), itertools.count(1)
         self.lock = threading.Lock()
         self.unwritten = False  # the students' edition, before the failure detector is written
+        self.checked = time.monotonic()  # when check() last looked at every member's silence
 
     def heartbeat(self, name, port, pid, role, first_event="joined"):
         """A member says it is alive: it joins, rejoins after being dead, or recovers from suspicion."""
@@ -70,9 +74,15 @@ class Registry(JsonServer):
         # ---- END students' TODO ----
 
     def check(self):
-        """Turn each member's silence into its state; record every change as an event."""
+        """Turn each member's silence into its state; record every change as an event. After a gap longer than
+        suspect_after we were not running (paused): that silence is ours, so each alive member's clock restarts."""
         now = time.monotonic()
         with self.lock:
+            if now - self.checked > self.suspect_after:
+                print(f"{time.strftime('%H:%M:%S')}  paused {now - self.checked:.1f} s: clocks restart", flush=True)
+                for member in [member for member in self.members.values() if member["state"] == "alive"]:
+                    member["last_heartbeat"] = now
+            self.checked = now
             for member in self.members.values():
                 state = self.state_after(now - member["last_heartbeat"])
                 if state != member["state"]:
@@ -144,7 +154,7 @@ class Handler(JsonHandler):
             elif self.path == "/members" and self.command == "GET":
                 self.send_json(200, self.server.view())
             elif self.path == "/health" and self.command == "GET":
-                self.send_json(200, {"status": "ok"})
+                self.send_json(200, {"status": "ok", "pid": os.getpid()})
             elif self.path in ("/heartbeat", "/register", "/members", "/health"):
                 raise BadRequest(405, f"{self.command} is not allowed on {self.path}")
             else:
@@ -162,9 +172,9 @@ def main():
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=port, default=9200, help="port to listen on (default 9200)")
-    parser.add_argument("--suspect-after", type=float, default=2.0,
+    parser.add_argument("--suspect-after", type=finite, default=2.0,
                         help="seconds of silence before a member is suspect (default 2)")
-    parser.add_argument("--dead-after", type=float, default=4.0,
+    parser.add_argument("--dead-after", type=finite, default=4.0,
                         help="seconds of silence before a member is dead (default 4)")
     parser.add_argument("--notify", type=parse_nodes, default=[],
                         help="coordinator host:port or bare port to tell of every event (default: nobody)")

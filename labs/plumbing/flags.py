@@ -4,30 +4,39 @@ A script asks for the flags it takes, with its own defaults: add(parser, "port",
 The root README lists them.
 """
 import argparse
+import math
 from pathlib import Path
 
 from labs.plumbing.jsonhttp import parse_nodes, port
+
+
+def finite(text):
+    """argparse type: a number, but not nan or infinity (they pass every comparison, then break the run)."""
+    if not math.isfinite(float(text)):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
+    return float(text)
+
 
 FLAGS = {
     "host": dict(default="127.0.0.1", help="address to listen on (default %(default)s)"),
     "port": dict(type=port, help="port to listen on (default %(default)s)"),
     "workers": dict(type=int, default=2, help="requests worked on at once (default %(default)s)"),
-    "delay": dict(type=float, default=0.1, help="seconds of simulated work per request (default %(default)s)"),
+    "delay": dict(type=finite, default=0.1, help="seconds of simulated work per request (default %(default)s)"),
     "followers": dict(type=int, default=3, help="N, the number of followers (default %(default)s)"),
     "write-quorum": dict(type=int, help="W, follower acks a write waits for (default: N, all of them)"),
     "read-quorum": dict(type=int, default=1, help="R, followers a read asks (default %(default)s)"),
     "base-port": dict(type=port, help="the leader's port; follower k gets the k-th after it (default %(default)s)"),
-    "replication-delay": dict(type=float, default=0.3, help="seconds before follower 1 gets a write, 2x for "
+    "replication-delay": dict(type=finite, default=0.3, help="seconds before follower 1 gets a write, 2x for "
                                                             "follower 2, ... (default %(default)s)"),
-    "heartbeat-interval": dict(type=float, default=0.5, help="seconds between two heartbeats (default %(default)s)"),
-    "dead-after": dict(type=float, default=3.0, help="seconds of silence before the registry declares a member "
+    "heartbeat-interval": dict(type=finite, default=0.5, help="seconds between two heartbeats (default %(default)s)"),
+    "dead-after": dict(type=finite, default=3.0, help="seconds of silence before the registry declares a member "
                                                      "dead (default %(default)s)"),
     "registry": dict(type=lambda text: parse_nodes(text)[0], default="127.0.0.1:9200",
                      help="the registry, host:port or port (default %(default)s)"),
     "gateway-port": dict(type=port, default=8080, help="the gateway's port (default %(default)s)"),
     "registry-port": dict(type=port, default=9200, help="the registry's port (default %(default)s)"),
     "limit": dict(type=int, default=5, help="requests per client per window (default %(default)s)"),
-    "window": dict(type=float, default=1.0, help="rate limit window in seconds (default %(default)s)"),
+    "window": dict(type=finite, default=1.0, help="rate limit window in seconds (default %(default)s)"),
     "logs": dict(type=Path, help="folder for each child process's output, <name>.log (default: the lab's logs/)"),
     "script": dict(type=argparse.FileType("r"), help="run the commands in this file, then quit"),
     "watch": dict(action="store_true", help="only watch the coordinator on --port, live"),

@@ -2,8 +2,8 @@
 
 send() makes one call and never raises; a GET or a PUT reuses a connection left open (keep-alive).
 JsonServer and JsonHandler answer in JSON, refusals too: a body too large (413), too slow (408), without
-a length (411), a key not in UTF-8 (400), a method nobody serves (501). Internal routes take calls only
-from this run's processes: a coordinator gives them a secret (LABS_SECRET) and send() shows it.
+a length (411) or with two (400), a key not in UTF-8 (400), a method nobody serves (501). Internal routes
+take calls only from this run's processes: a coordinator gives them a secret (LABS_SECRET) and send() shows it.
 """
 import argparse
 import hmac
@@ -154,19 +154,19 @@ class JsonHandler(BaseHTTPRequestHandler):
             self.send_error(400, "the path must be ASCII: percent-encode other characters")
             return False
         self.closes = self.close_connection  # as the client asked
-        if self.headers.get("Content-Length", "0") != "0" or "Transfer-Encoding" in self.headers:
-            self.close_connection = True  # a body left unread would be taken for the next request
+        if self.headers.get_all("Content-Length", ["0"]) != ["0"] or "Transfer-Encoding" in self.headers:
+            self.close_connection = True  # a body left unread (or of two lengths) would be taken for the next request
         return True
 
     def read_body(self, limit=MAX_BODY):
         """The raw request body, all of it within BODY_DEADLINE seconds; BadRequest (400, 408, 411, 413) if not.
         A body over limit is read and dropped as it comes, never kept, so the client hears our 413."""
-        length = self.headers.get("Content-Length")
+        length = ",".join(self.headers.get_all("Content-Length", [])) or None  # two of them read "12,60"
         if length is None:
             if self.command in ("PUT", "POST", "PATCH"):
                 raise BadRequest(411, "a request with a body needs a Content-Length header")
             return b""
-        if not (length.isascii() and length.isdigit()):
+        if not (length.isascii() and length.isdigit()) or "Transfer-Encoding" in self.headers:  # where does it end?
             raise BadRequest(400, "Content-Length must be a whole number of bytes")
         left, chunks, deadline = int(length), [], time.monotonic() + BODY_DEADLINE
         too_large, ended = left > limit, False
@@ -193,7 +193,7 @@ class JsonHandler(BaseHTTPRequestHandler):
         """The body as a JSON object with the fields in needs; BadRequest naming an example body if it is not."""
         try:
             body = json.loads(self.read_body(limit) or b"null")
-        except (ValueError, RecursionError):  # RecursionError: nested too deep
+        except (ValueError, RecursionError):  # RecursionError: nested too deep for Python's json
             body = None
         if not isinstance(body, dict) or not all(field in body for field in needs):
             raise BadRequest(400, f"body must be a JSON object like {example}")
@@ -201,7 +201,7 @@ class JsonHandler(BaseHTTPRequestHandler):
 
     def from_this_run(self):
         """True if the caller showed this run's secret (always, when there is none: started by hand)."""
-        return hmac.compare_digest(self.headers.get(SECRET_HEADER, ""), secret())
+        return hmac.compare_digest(self.headers.get(SECRET_HEADER, "").encode(), secret().encode())  # any bytes
 
     def internal(self):
         """Guard of an internal route: 403 for callers that are not processes of this run."""

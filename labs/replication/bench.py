@@ -18,7 +18,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root, for `import labs...`
 from labs.replication.coordinator import Coordinator  # noqa: E402
-from labs.plumbing import processes  # noqa: E402
+from labs.plumbing import flags, processes  # noqa: E402
 from labs.plumbing.jsonhttp import port  # noqa: E402
 
 
@@ -95,9 +95,7 @@ def main():
         epilog="example: python labs/replication/bench.py --followers 3 --replication-delay 0.1",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--followers", type=int, default=3, help="N (default 3)")
-    parser.add_argument("--replication-delay", type=float, default=0.1,
-                        help="seconds before follower 1 gets a write, 2x for follower 2, ... (default 0.1)")
-    parser.add_argument("--delay", type=float, default=0.01, help="seconds of work per node request (default 0.01)")
+    flags.add(parser, "replication-delay", "delay", replication_delay=0.1, delay=0.01)
     parser.add_argument("--requests", type=int, default=10, help="writes and reads per quorum (default 10)")
     parser.add_argument("--base-port", type=port, default=9051, help="the leader's port, followers next (default 9051)")
     parser.add_argument("--writes", type=int, default=20_000, help="writes before throughput is measured again "

@@ -24,6 +24,7 @@ from labs.plumbing.jsonhttp import send  # noqa: E402
 from labs.replication.api import CoordinatorHandler  # noqa: E402
 from labs.replication.display import Events, watch  # noqa: E402
 from labs.replication.freshness import Freshness, quorum_read  # noqa: E402
+from labs.replication.log import completeness  # noqa: E402
 from labs.replication.percolation import Percolation, short  # noqa: E402
 from labs.replication.prompt import Prompt, run  # noqa: E402
 from labs.replication.replica import Replica  # noqa: E402
@@ -74,19 +75,19 @@ class Coordinator:
         return status, {"error": text}
 
     def command(self, node):
-        """The node.py arguments for one node of the map."""
-        args = [NODE, "--port", node.port, "--role", node.role, "--delay", self.delay]
+        """The node.py arguments for one node of the map: the run's settings for all (a follower may lead one day)."""
+        args = [NODE, "--port", node.port, "--role", node.role, "--delay", self.delay,
+                "--replication-delay", self.replication_delay]
         if node.role == "leader":
-            args += ["--replicate-to", ",".join(f.address for f in self.followers),
-                     "--replication-delay", self.replication_delay, "--epoch", self.epoch]
+            args += ["--replicate-to", ",".join(f.address for f in self.followers), "--epoch", self.epoch]
         return args
 
     def launch(self, node, *more):
         """Start node's process (it inherits this run's secret), its output in the logs folder if there is one;
-        it is up once it answers."""
+        it is up once it answers with its own pid (not another program on its port)."""
         with open(self.logs / f"{node.name}.log", "w") if self.logs else nullcontext() as log:
             process = processes.start(*self.command(node), *more, log=log)
-        if not processes.wait_healthy(node.address) or process.poll() is not None:
+        if not processes.wait_healthy(node.address, process=process):
             processes.stop(process)
             raise RuntimeError(f"{node} did not start (is port {node.port} in use?)")
         node.process = process  # from now on it counts as up
@@ -99,12 +100,12 @@ class Coordinator:
 
     def bring_up(self, node):
         """`up NODE`: a new, empty process that serves nothing until it caught up. A follower is caught up
-        by its leader's stream; a leader, of a new epoch, copies the snapshot of the follower that holds the most."""
+        by its leader's stream; a leader, of a new epoch, copies the snapshot of the most complete follower."""
         if node.role == "leader":
             self.epoch += 1
         self.launch(node, "--catch-up")
         if node.role == "leader":
-            source = max((f for f in self.followers if f.up), default=None, key=lambda f: self.health(f)["version"])
+            source = max((f for f in self.followers if f.up), default=None, key=lambda f: completeness(self.health(f)))
             snapshot = send(source.address, "GET", "/snapshot")[1] if source else {"entries": [], "version": 0}
             send(node.address, "PUT", "/snapshot", dict(snapshot, epoch=self.epoch), timeout=CATCH_UP_TIMEOUT)
             self.event("caught-up", f"{node} copied {len(snapshot['entries'])} keys (v{snapshot['version']}) from "
@@ -199,9 +200,9 @@ class Coordinator:
             row.update({field: health[field] for field in ("keys", "version", "epoch", "writes", "reads", "ready")
                         if field in health})
             nodes.append(row)
-        events = self.events.recent()
         return {"followers": len(self.followers), "write_quorum": self.write_quorum, "read_quorum": self.read_quorum,
-                "replication_delay": self.replication_delay, "nodes": nodes, "events": events}
+                "replication_delay": self.health(self.leader).get("replication_delay", self.replication_delay),
+                "nodes": nodes, "events": self.events.recent()}  # the leader's own replication delay, not the run's
 
 
 STRATEGIES = {"single-leader": Coordinator}

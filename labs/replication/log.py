@@ -1,7 +1,8 @@
 """The replication log: every write in version order, and which follower holds which.
 
 Lab 2. entries[i] has version start + i + 1, so reading "everything after v" is a slice, not a
-search. The leader keeps, per entry, when it was written and how long each follower took to ack it.
+search. Each entry carries the epoch of the leader that wrote it: (version, epoch) names one write.
+The leader keeps, per entry, when it was written and how long each follower took to ack it.
 Old entries are trimmed: once every follower holds them, or when there are too many to keep.
 """
 from labs.plumbing.jsonhttp import BadRequest
@@ -11,8 +12,8 @@ LIMIT = 10_000  # entries kept at most: a follower further behind than that gets
 
 
 class Log:
-    def __init__(self, start=0):
-        self.start = start  # the version just before the first entry kept
+    def __init__(self, start=0, start_epoch=0):
+        self.start, self.start_epoch = start, start_epoch  # the version just before the first entry kept, its epoch
         self.entries, self.written, self.acks = [], [], []  # one of each per entry
         self.acked_upto = {}  # follower -> the newest version whose ack is recorded
 
@@ -20,6 +21,17 @@ class Log:
     def version(self):
         """The newest version: every write up to it is here or was trimmed, none missing."""
         return self.start + len(self.entries)
+
+    def epoch_at(self, version):
+        """The epoch of the entry at version; None if the log does not reach it (trimmed, or not written yet)."""
+        if version == self.start:
+            return self.start_epoch
+        return self.entries[version - self.start - 1]["epoch"] if self.start < version <= self.version else None
+
+    @property
+    def last(self):
+        """(version, epoch) of the newest entry: two logs with the same last entry hold the same writes."""
+        return [self.version, self.epoch_at(self.version)]
 
     def append(self, entry, now):
         self.entries.append(entry)
@@ -65,20 +77,31 @@ class Log:
         upto = min(held_by_all, self.version - KEEP)
         if upto - self.start >= KEEP:  # in steps: trimming costs a copy of the list
             drop = upto - self.start
+            self.start_epoch = self.entries[drop - 1]["epoch"]
             del self.entries[:drop], self.written[:drop], self.acks[:drop]
             self.start = upto
 
 
-def check_entries(entries, in_order=True):
-    """The "entries" of a request, each checked before any is applied: a bad one changes nothing."""
-    example = '[{"version": 1, "key": "k", "value": 42}, {"version": 2, "key": "k", "deleted": true}]'
+def completeness(health):
+    """How much of the log a replica holds (its /health), as Raft compares logs: last entry's epoch, version."""
+    return health.get("last_epoch", -1), health.get("version", -1)
+
+
+def check_entries(entries, after=False):
+    """The "entries" of a request, each checked before any is applied: a bad one changes nothing. The log's follow
+    `after`, [version, epoch] of the entry before them; a snapshot's (after=False) need no epoch and no order."""
+    example = '[{"version": 1, "epoch": 1, "key": "k", "value": 42}, {"version": 2, "epoch": 1, "key": "k", ' \
+              '"deleted": true}]'
     if not isinstance(entries, list):
         raise BadRequest(400, f'"entries" must be a list like {example}')
+    if after is not False and not (isinstance(after, list) and len(after) == 2 and all(type(n) is int for n in after)):
+        raise BadRequest(400, '"after" must be [version, epoch] of the entry before the first, like [0, 0]')
     for number, entry in enumerate(entries):
         if not (isinstance(entry, dict) and isinstance(entry.get("version"), int) and entry["version"] > 0
-                and isinstance(entry.get("key"), str) and ("value" in entry or entry.get("deleted") is True)):
-            raise BadRequest(400, f"entry {number} must have a version from 1, a key and a value, or "
-                                  f'"deleted": true, like {example}')
-        if in_order and number and entry["version"] != entries[number - 1]["version"] + 1:
-            raise BadRequest(400, "entries must be consecutive versions, oldest first")
+                and isinstance(entry.get("key"), str) and ("value" in entry or entry.get("deleted") is True)
+                and (after is False or isinstance(entry.get("epoch"), int))):
+            raise BadRequest(400, f"entry {number} must have a version from 1, an epoch (in the log), a key and "
+                                  f'a value, or "deleted": true, like {example}')
+        if after is not False and entry["version"] != (entries[number - 1]["version"] if number else after[0]) + 1:
+            raise BadRequest(400, 'entries must be consecutive versions, oldest first, right after "after"')
     return entries

@@ -16,12 +16,30 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root, for `import labs...`
-from labs.plumbing.jsonhttp import (MAX_SNAPSHOT, BadRequest, JsonHandler, decode_key, parse_nodes, port,  # noqa: E402
-                                    ports)
+from labs.plumbing import flags  # noqa: E402
+from labs.plumbing.jsonhttp import MAX_SNAPSHOT, BadRequest, JsonHandler, decode_key, parse_nodes, ports  # noqa: E402
 from labs.replication.follower import Follower  # noqa: E402
 from labs.replication.leader import Leader  # noqa: E402
 from labs.replication.log import Log, check_entries  # noqa: E402
 from labs.scalability import node as single  # noqa: E402  (lab 1's node: the one this one replicates)
+
+MAX_DEPTH = 100  # lists and objects nest this deep at most in a value: every replica must parse it again
+
+
+def parse_value(data):
+    """Lab 1's parse_value, for a value every replica can parse again (Python's json recurses): lists and
+    objects nest at most MAX_DEPTH deep in it, else BadRequest (400)."""
+    try:
+        level = [value := single.parse_value(data)]
+        for _ in range(MAX_DEPTH):  # one level at a time: no recursion of our own
+            level = [inner for item in level if isinstance(item, (list, dict))
+                     for inner in (item.values() if isinstance(item, dict) else item)]
+    except RecursionError:
+        level = ["deeper than this process can parse"]
+    if level:
+        raise BadRequest(400, f"the value nests lists and objects more than {MAX_DEPTH} deep")
+    return value
+
 
 class Node(single.Node, Leader, Follower):
     """Lab 1's node with a role: a leader writes the log (leader.py), a follower applies it (follower.py)."""
@@ -46,9 +64,11 @@ class Node(single.Node, Leader, Follower):
         """socketserver's hook for a server's requests: served by self.handler, not by lab 1's Handler."""
         self.handler(request, client_address, self)
 
-    def health(self):
+    def health(self):  # with the settings it runs with: lab 1's workers, and the delays
         return {**super().health(), "role": self.role, "ready": self.ready, "pid": os.getpid(), "epoch": self.epoch,
-                "keys": len(self.store), "version": self.log.version, "writes": self.writes, "reads": self.reads}
+                "keys": len(self.store), "version": self.log.version, "last_epoch": self.log.last[1],
+                "writes": self.writes, "reads": self.reads, "delay": self.delay,
+                "replication_delay": self.replication_delay, "ack_timeout": self.ack_timeout}
 
     def apply(self, entry):
         """Make one write part of the store (the caller holds the lock)."""
@@ -79,36 +99,39 @@ class Handler(JsonHandler, single.Handler):
     do_GET = do_PUT = do_DELETE = do_POST = do_PATCH = do_HEAD = do_OPTIONS = do_request
 
     def put_replicate(self):
-        """A follower receives the leader's entries; 409 if one is missing before them, or if that
+        """A follower receives the leader's entries; 409 if they do not follow our last entry, or if that
         leader's epoch is over."""
-        body = self.read_json('{"entries": [{"version": 1, "key": "k", "value": 42}], "version": 1, "epoch": 1}',
-                              MAX_SNAPSHOT)  # a follower far behind is sent many entries at once
-        entries, version, epoch = check_entries(body.get("entries")), body.get("version"), body.get("epoch", 1)
+        body = self.read_json('{"entries": [{"version": 1, "epoch": 1, "key": "k", "value": 42}], "after": [0, 0], '
+                              '"version": 1, "epoch": 1}', MAX_SNAPSHOT)  # a follower far behind gets many at once
+        entries, version, epoch = check_entries(body.get("entries"), body.get("after")), body.get("version"), \
+            body.get("epoch", 1)
         if not isinstance(version, int) or not isinstance(epoch, int):
             raise BadRequest(400, 'body needs "version" and "epoch": the leader\'s newest version and its epoch')
-        outcome = self.server.append(entries, version, epoch)
+        outcome = self.server.append(entries, body["after"], version, epoch)
         return self.answer(outcome, epoch)
 
     def answer(self, outcome, epoch):
-        """200 with the version we hold, or 409 saying why not."""
+        """200 with our last entry's version and epoch, or 409 saying why not."""
         server = self.server
-        reply = {"version": server.log.version, "epoch": server.epoch, "node": server.name}
+        reply = {"version": server.log.version, "last_epoch": server.log.last[1], "epoch": server.epoch,
+                 "node": server.name}
         if outcome == "ok":
             return 200, reply
-        return 409, dict(reply, error=f"missing the writes after v{server.log.version}" if outcome == "gap" else
-                         f"epoch {epoch} is over: a leader of epoch {server.epoch} exists")
+        return 409, dict(reply, error=f"epoch {epoch} is over: a leader of epoch {server.epoch} exists"
+                         if outcome == "deposed" else "my last entry is another: see version and last_epoch")
 
     def get_snapshot(self):
         return 200, self.server.snapshot()
 
     def put_snapshot(self):
-        body = self.read_json('{"entries": [...], "version": 7, "epoch": 1}', MAX_SNAPSHOT)  # the whole store
-        entries, version, epoch = check_entries(body.get("entries"), in_order=False), body.get("version"), \
-            body.get("epoch", 1)
+        body = self.read_json('{"entries": [...], "version": 7, "last_epoch": 1, "epoch": 1}', MAX_SNAPSHOT)
+        entries, version, epoch = check_entries(body.get("entries")), body.get("version"), body.get("epoch", 1)
         if not isinstance(version, int) or any(entry["version"] > version for entry in entries) \
-                or not isinstance(epoch, int):
-            raise BadRequest(400, '"version" must be the newest version of the snapshot\'s entries, "epoch" a number')
-        installed = self.server.install({"entries": entries, "version": version}, epoch)
+                or not isinstance(epoch, int) or not isinstance(body.get("last_epoch"), int):
+            raise BadRequest(400, '"version" must be the newest of its entries, "last_epoch" its epoch, "epoch" a '
+                                  'number')
+        installed = self.server.install({"entries": entries, "version": version, "last_epoch": body["last_epoch"]},
+                                        epoch, reset=body.get("reset") is True)
         return self.answer("ok" if installed else "deposed", epoch)
 
     def get_log(self):
@@ -159,14 +182,16 @@ class Handler(JsonHandler, single.Handler):
         self.quorum = self.write_quorum()
         if method == "DELETE":  # a key gone already: nothing written, answered once W followers hold that delete
             return (200, server.lead({"key": key, "deleted": True})) if status == 200 else (status, held)
-        return (200 if status == 200 else 201), server.lead({"key": key, "value": single.parse_value(data)})
+        return (200 if status == 200 else 201), server.lead({"key": key, "value": parse_value(data)})
 
     def write_quorum(self):
         """How many followers must ack before the leader answers: the X-Write-Quorum header, else all."""
         followers = len(self.server.held)
         quorum = self.headers.get("X-Write-Quorum", str(followers))
-        if not quorum.isdigit() or int(quorum) > followers:
-            raise BadRequest(400, f"X-Write-Quorum must be a number from 0 to {followers}, the number of followers")
+        if not (quorum.isascii() and quorum.isdigit()):
+            raise BadRequest(400, "X-Write-Quorum must be a number of followers, from 0")
+        if int(quorum) > followers:
+            raise BadRequest(503, f"X-Write-Quorum {quorum}: only {followers} followers now")
         return int(quorum)
 
     def replicated(self, status, entry):
@@ -189,16 +214,11 @@ def main():
         description="A replicated key-value node over HTTP: a leader or one of its followers.",
         epilog="example: python labs/replication/node.py --port 9001 --role leader --replicate-to 9002,9003",
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    parser.add_argument("--port", type=port, default=9001, help="port to listen on (default 9001)")
-    parser.add_argument("--workers", type=int, default=2, help="requests worked on at once (default 2)")
-    parser.add_argument("--delay", type=float, default=0.1, help="seconds of simulated work per request (default 0.1)")
+    flags.add(parser, "host", "port", "workers", "delay", "replication-delay", port=9001)
     parser.add_argument("--role", choices=["leader", "follower"], default="leader", help="(default leader)")
     parser.add_argument("--replicate-to", type=parse_nodes, default=[],
                         help="a leader's followers, host:port list or bare ports")
-    parser.add_argument("--replication-delay", type=float, default=0.3,
-                        help="seconds before the first follower gets a write, one more per next follower (default 0.3)")
-    parser.add_argument("--ack-timeout", type=float, default=1.0,
+    parser.add_argument("--ack-timeout", type=flags.finite, default=1.0,
                         help="seconds the leader waits for acks beyond the replication delays (default 1)")
     parser.add_argument("--epoch", type=int, default=1, help="a leader's term: followers refuse older ones "
                                                                "(default 1)")

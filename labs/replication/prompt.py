@@ -160,7 +160,10 @@ def run(parser, args, coordinator, handler, banner, prompt):
         server = CoordinatorServer((args.host, args.port), handler, coordinator)
     except OSError as error:
         parser.exit(2, f"cannot listen on {args.host}:{args.port}: {error.strerror or error}\n")
-    args.logs.mkdir(parents=True, exist_ok=True)
+    try:
+        args.logs.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        parser.exit(2, f"--logs {args.logs} cannot be a folder: {error.strerror or error}\n")
     processes.stop_on_signals()
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:

@@ -1,0 +1,109 @@
+"""Labs 2 and 3 against hostile input: a secret header that is not ASCII, JSON nested too deep, a body with
+two lengths, settings that are nan or a file where a folder goes, and the coordinator's /kv that would skip
+the gateway's rate limit."""
+import unittest
+from concurrent.futures import ThreadPoolExecutor
+
+from tests.helpers import free_port, http, logs_folder, raw_request, run, start, start_node, wait_healthy
+from tests.test_lab3_kvstore import Store
+
+NODE = "labs/replication/node.py"
+KV = "labs/distributed-kvstore"
+
+
+def nested(depth):
+    """A value of lists inside lists, depth deep."""
+    return "[" * depth + "]" * depth
+
+
+class HostileHttpTest(unittest.TestCase):
+    def test_a_secret_header_that_is_not_ascii_gets_403_in_json(self):
+        port = free_port()
+        start(self, NODE, "--port", port, "--role", "follower", env={"LABS_SECRET": "s3cret"})
+        wait_healthy(port)
+        status, headers, body = raw_request(port, b"GET /snapshot HTTP/1.1\r\nX-Run-Secret: \xe9t\xe9\r\n"
+                                                  b"Connection: close\r\n\r\n")
+        self.assertEqual((status, headers["content-type"]), (403, "application/json"))
+        self.assertIn(b"internal route", body)
+
+    def test_json_of_any_depth_gets_an_answer_400_when_too_deep(self):
+        port, _ = start_node(self, NODE, "--delay", 0)
+        url = f"http://127.0.0.1:{port}"
+        for depth in (5_000, 150):
+            with self.subTest(depth=depth):
+                body = b'{"value": ' + nested(depth).encode() + b"}"
+                status, reply, _ = http("PUT", f"{url}/kv/deep", body)
+                self.assertEqual(status, 400)
+                self.assertRegex(reply["error"], "nests|not valid JSON")  # deeper than Python's json can parse
+                snapshot = b'{"entries": ' + nested(depth).encode() + b', "version": 1, "last_epoch": 1}'
+                self.assertEqual(http("PUT", f"{url}/snapshot", snapshot)[0], 400)
+        self.assertEqual(http("PUT", f"{url}/kv/deep", b'{"value": ' + nested(50).encode() + b"}")[0], 201)
+        self.assertEqual(http("GET", f"{url}/kv/deep")[1]["value"], eval(nested(50)))
+
+    def test_two_lengths_or_a_length_and_a_transfer_encoding_get_400_and_nothing_more_is_read(self):
+        port, _ = start_node(self, NODE, "--delay", 0)
+        smuggled = b"GET /kv/x HTTP/1.1\r\nHost: x\r\n\r\n"
+        body = b'{"value": 1}' + smuggled
+        for framing in (b"Content-Length: 12\r\nContent-Length: %d\r\n" % len(body),
+                        b"Content-Length: %d\r\nTransfer-Encoding: chunked\r\n" % len(body)):
+            with self.subTest(framing=framing):
+                answer = raw_request(port, b"PUT /kv/x HTTP/1.1\r\nHost: x\r\n" + framing + b"\r\n" + body)
+                status, headers, rest = answer
+                self.assertEqual((status, headers.get("connection")), (400, "close"))
+                self.assertNotIn(b"HTTP/1.1", rest)  # one answer only: the GET was never read as a request
+        self.assertEqual(http("GET", f"http://127.0.0.1:{port}/kv/x")[0], 404)  # nothing was written
+
+
+class HostileSettingsTest(unittest.TestCase):
+    SETTINGS = {  # every float setting of every lab 2 and lab 3 script
+        "labs/replication/node.py": ["--delay", "--replication-delay", "--ack-timeout"],
+        "labs/replication/coordinator.py": ["--delay", "--replication-delay"],
+        "labs/replication/bench.py": ["--delay", "--replication-delay"],
+        f"{KV}/coordinator.py": ["--delay", "--replication-delay", "--heartbeat-interval", "--dead-after", "--window"],
+        f"{KV}/node.py": ["--delay", "--replication-delay", "--heartbeat-interval", "--window"],
+        f"{KV}/registry.py": ["--suspect-after", "--dead-after"],
+        f"{KV}/membership.py": ["--every"],
+        f"{KV}/client.py": ["--check"],
+        f"{KV}/bench.py": ["--heartbeat-interval", "--dead-after"],
+    }
+
+    def test_nan_or_infinity_for_any_setting_is_one_line_and_exit_code_2(self):
+        cases = [(script, flag, value) for script, flags in self.SETTINGS.items() for flag in flags
+                 for value in ("nan", "inf")]
+        with ThreadPoolExecutor(4) as pool:  # a flag nobody has: were the value taken, still nothing would start
+            results = list(pool.map(lambda case: run(*case, "--no-such-flag", timeout=20), cases))
+        for (script, flag, value), result in zip(cases, results):
+            with self.subTest(script=script, flag=flag, value=value):
+                self.assertEqual(result.returncode, 2)
+                self.assertIn(f"argument {flag}: '{value}' is not a finite number", result.stderr)
+                self.assertNotIn("Traceback", result.stderr)
+
+    def test_logs_that_cannot_be_a_folder_is_one_line_and_exit_code_2(self):
+        not_a_folder = logs_folder(self) / "a-file"
+        not_a_folder.write_text("")
+        for script in ("labs/replication/coordinator.py", f"{KV}/coordinator.py"):
+            with self.subTest(script=script):
+                result = run(script, "--logs", not_a_folder, "--port", free_port(), timeout=20)
+                self.assertEqual(result.returncode, 2)
+                self.assertIn("cannot be a folder", result.stderr)
+                self.assertNotIn("Traceback", result.stderr)
+
+
+class StoreInputTest(unittest.TestCase):
+    def test_the_gateway_answers_json_of_any_depth_and_the_coordinator_has_no_kv(self):
+        store = Store(self, followers=1)
+        for depth in (5_000, 990, 150):
+            with self.subTest(depth=depth):
+                status, reply, _ = http("PUT", f"{store.gateway}/kv/deep", b'{"value": ' + nested(depth).encode() + b"}")
+                self.assertEqual(status, 400)
+        self.assertEqual(store.put("deep", eval(nested(50)))[0], 201)
+        for method, path in (("GET", "/kv"), ("GET", "/kv/colour"), ("PUT", "/kv/colour")):
+            with self.subTest(method=method, path=path):  # lab 2's /kv here would skip the gateway's rate limit
+                status, reply, _ = http(method, f"http://127.0.0.1:{store.port}{path}",
+                                        {"value": 1} if method == "PUT" else None)
+                self.assertEqual(status, 404)
+                self.assertIn(f"clients use the gateway, 127.0.0.1:{store.gateway_port}", reply["error"])
+
+
+if __name__ == "__main__":
+    unittest.main()
