@@ -7,7 +7,7 @@ import sys
 import time
 import unittest
 
-from tests.helpers import http, wait_until
+from tests.helpers import http, needs, wait_until
 from tests.test_lab3_kvstore import Store
 
 POSIX_ONLY = unittest.skipIf(sys.platform == "win32", "SIGSTOP and SIGCONT exist on Linux and macOS only")
@@ -38,6 +38,7 @@ def write_to_every_follower(store):
     return status in (200, 201) and len(reply["acks"]) == 3
 
 
+@needs("freshness", "failure-detector")
 class CompoundFaultsTest(unittest.TestCase):
     def assert_whole_again(self, store, acked):
         """Back to 1 leader + 3 followers, W = N writes accepted again, every acknowledged write still there,

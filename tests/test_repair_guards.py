@@ -10,7 +10,7 @@ import unittest
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from unittest import mock
 
-from tests.helpers import free_port, holds_for, http, listen_on, start_node, wait_until
+from tests.helpers import free_port, holds_for, http, listen_on, needs, start_node, wait_until
 from tests.test_compound_faults import POSIX_ONLY, pids, resume
 from tests.test_lab3_kvstore import Store
 
@@ -25,6 +25,7 @@ def try_listen(port):
         return None
 
 
+@needs("freshness", "failure-detector")
 class RepairGuardsTest(unittest.TestCase):
     @POSIX_ONLY
     def test_a_registry_paused_for_longer_than_dead_after_kills_nobody(self):
@@ -107,6 +108,7 @@ class LaunchTest(unittest.TestCase):
         self.assertLess(self.launch_onto(silent.getsockname()[1]), 5)  # not the 10 s a silent port would cost
 
 
+@needs("failure-detector")
 class RegistryPauseTest(unittest.TestCase):
     @POSIX_ONLY
     def test_a_registry_that_was_paused_restarts_the_silence_clocks_instead_of_declaring_everyone_dead(self):

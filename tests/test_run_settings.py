@@ -7,7 +7,7 @@ import subprocess
 import time
 import unittest
 
-from tests.helpers import free_block, free_port, http, logs_folder, start, wait_printed, wait_until
+from tests.helpers import free_block, free_port, http, logs_folder, needs, start, wait_printed, wait_until
 from tests.test_lab3_kvstore import Store
 
 SETTINGS = {"delay": 0.02, "replication_delay": 0.05, "workers": 2, "ack_timeout": 1.0}
@@ -38,6 +38,7 @@ class Lab2SettingsTest(unittest.TestCase):
         self.assertEqual(http("GET", f"http://127.0.0.1:{port}/status")[1]["replication_delay"], 0.05)
 
 
+@needs("failure-detector")
 class FailoverSettingsTest(unittest.TestCase):
     def write_latency(self, store, count=20):
         """The median seconds of count sequential writes through the gateway (W = 1)."""
