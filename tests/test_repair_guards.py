@@ -89,7 +89,7 @@ class LaunchTest(unittest.TestCase):
 
     def launch_onto(self, port):
         from labs.replication.coordinator import Coordinator
-        from labs.replication.replica import Replica
+        from labs.replication.cluster import Replica
         node = Replica("follower9", "follower", port)
         started = time.monotonic()
         with mock.patch.dict(os.environ), \

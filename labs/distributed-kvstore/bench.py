@@ -22,7 +22,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root, for `import labs...`
 from labs.plumbing import flags, processes  # noqa: E402
-from labs.plumbing.jsonhttp import port, send  # noqa: E402
+from labs.plumbing.flags import port  # noqa: E402
+from labs.plumbing.jsonhttp import send  # noqa: E402
 from labs.scalability.bench import run_client  # noqa: E402
 
 COORDINATOR = Path(__file__).with_name("coordinator.py")

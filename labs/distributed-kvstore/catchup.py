@@ -7,7 +7,8 @@ the leader's newest version does it serve reads. No write acknowledged meanwhile
 """
 import time
 
-from labs.plumbing.jsonhttp import ports, send
+from labs.plumbing.flags import ports
+from labs.plumbing.jsonhttp import send
 
 POLL = 0.02  # seconds between two looks at the new follower's version
 STEP_TIMEOUT = 5  # seconds one call may take (a snapshot of 100,000 keys: half a second): a paused leader fails it

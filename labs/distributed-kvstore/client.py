@@ -15,8 +15,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root, for `import labs...`
 from labs.plumbing.colour import paint  # noqa: E402
-from labs.plumbing.flags import finite  # noqa: E402
-from labs.plumbing.jsonhttp import parse_nodes, send  # noqa: E402
+from labs.plumbing.flags import finite, parse_nodes  # noqa: E402
+from labs.plumbing.jsonhttp import send  # noqa: E402
 from labs.scalability import client as lab1  # noqa: E402
 from labs.scalability.load_balancer import STRATEGIES  # noqa: E402
 

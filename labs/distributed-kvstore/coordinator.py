@@ -1,8 +1,9 @@
-"""The kvstore coordinator: lab 2's coordinator, plus a registry, a gateway and self-repair.
+"""The kvstore coordinator: it repairs the store, in one loop, until it is whole again.
 
-Lab 3. Starts the registry, lab 2's leader and N followers (lab 3's node.py: with heartbeats) and
-the gateway. Every put and get at the prompt goes through the gateway, like any client's. One loop
-repairs the store: it restarts a crashed gateway or registry and replaces what the registry reports dead.
+Lab 3. store.py starts the registry, lab 2's leader and N followers (lab 3's node.py: with heartbeats) and
+the gateway, as lab 2's coordinator does; the prompt's put and get go through the gateway. This file holds
+the repair: the registry reports a death (membership), and each pass of repair() takes the next step
+toward 1 leader and N followers, a gateway and a registry: restart, promote, replace.
 
     python labs/distributed-kvstore/coordinator.py --followers 3 --write-quorum 2 --read-quorum 1
 """
@@ -11,110 +12,42 @@ import sys
 import threading
 import time
 from pathlib import Path
-from urllib.parse import quote
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root, for `import labs...`
 from labs.plumbing import exercises, flags, processes  # noqa: E402
 from labs.plumbing.jsonhttp import send  # noqa: E402
-from labs.replication.coordinator import READ_TIMEOUT, Coordinator, check, completeness  # noqa: E402
-from labs.replication.percolation import short  # noqa: E402
+from labs.replication.cluster import READ_TIMEOUT, Replica, check  # noqa: E402
+from labs.replication.coordinator import STRATEGIES  # noqa: E402
 from labs.replication.display import watch  # noqa: E402
+from labs.replication.log import completeness  # noqa: E402
 from labs.replication.prompt import run  # noqa: E402
-from labs.replication.replica import Replica  # noqa: E402
 from labs.scalability.load_balancer import STRATEGIES as BALANCERS  # noqa: E402
 from labs.scalability.rate_limiter import STRATEGIES as LIMITERS  # noqa: E402
-from api import KVStoreHandler  # noqa: E402  (api.py, beside this file)
-from catchup import CatchUpFailed, catch_up  # noqa: E402  (catchup.py, beside this file)
-from prompt import KVStorePrompt  # noqa: E402  (prompt.py, beside this file)
+from api import KVStoreHandler  # noqa: E402  (the files beside this one)
+from catchup import CatchUpFailed, catch_up  # noqa: E402
+from prompt import KVStorePrompt  # noqa: E402
+from store import HERE, Store  # noqa: E402
 
-HERE = Path(__file__).resolve().parent
 REPAIR_EVERY = 0.2  # seconds between two passes of the repair loop
 
 
-class KVStore(Coordinator):
+class KVStore(Store):
     """Lab 2's single leader and followers, behind a gateway, watched by a registry, repairing itself."""
 
     def __init__(self, args):
-        super().__init__(args.followers, args.write_quorum, args.read_quorum, args.base_port, args.delay,
-                         args.replication_delay, logs=args.logs)
-        self.args = args
-        self.registry = Replica("registry", "registry", args.registry_port)
-        self.gateway = Replica("gateway", "gateway", args.gateway_port)
+        super().__init__(args)
         self.next_port = args.base_port + args.followers + 1  # a replacement gets a port never used before
         self.replaced = {}  # name of a dead follower -> name of its replacement
         self.dead, self.said = set(), set()  # nodes found dead, to replace; failures said since the store was whole
-        self.told = None  # the routes the gateway last acknowledged
         self.stopping = False
 
-    # Starting: the registry first (the others send it heartbeats), then lab 2's nodes, then the gateway
-
-    def command(self, member):
-        """The command line of any member: the registry's, or lab 3's node.py as leader, follower or gateway."""
-        if member is self.registry:
-            return [HERE / "registry.py", "--port", member.port, "--notify", self.args.port,
-                    "--suspect-after", self.args.dead_after / 2, "--dead-after", self.args.dead_after]
-        heartbeats = ["--name", member.name, "--registry", self.registry.address,
-                      "--heartbeat-interval", self.args.heartbeat_interval]
-        if member is self.gateway:
-            limits = ["--rate-limit", self.args.rate_limit, "--limit", self.args.limit, "--window", self.args.window]
-            return [HERE / "node.py", "--port", member.port, "--role", "gateway", *heartbeats,
-                    "--leader", self.leader.address, "--read-from", ",".join(self.routes()["followers"]) or
-                    self.leader.address, "--write-quorum", self.write_quorum, "--read-quorum", self.read_quorum,
-                    "--load-balance", self.args.load_balance, *(limits if self.args.rate_limit else [])]
-        return [HERE / "node.py", *super().command(member)[1:], *heartbeats]  # lab 2's command, lab 3's node
-
     def start(self):
-        self.start_member(self.registry)
         super().start()
-        for node in self.nodes:
-            self.register(node)
-        self.start_member(self.gateway)
         threading.Thread(target=self.repair, daemon=True).start()
-
-    def start_member(self, member):
-        """Start the registry or the gateway as lab 2 starts a node; register it, or tell a new registry everyone."""
-        self.launch(member)
-        self.event("up", f"{member} is up, pid {member.process.pid}")
-        for node in [n for n in self.nodes + [self.gateway] if n.process] if member is self.registry else [member]:
-            self.register(node)
-
-    def register(self, member):
-        """Tell the registry about a process we started: it is a member before its first heartbeat."""
-        send(self.registry.address, "POST", "/register",
-             {"name": member.name, "port": member.port, "pid": member.process.pid, "role": member.role},
-             timeout=READ_TIMEOUT)
 
     def stop_all(self):
         self.stopping = True
-        for member in (self.gateway, self.registry):
-            if member.process:
-                processes.stop(member.process)
-        print("stopped the gateway and the registry", flush=True)
         super().stop_all()
-
-    # Every put and get goes through the gateway, like any client's
-
-    def write(self, key, value=None, deleted=False):
-        status, reply = send(self.gateway.address, "DELETE" if deleted else "PUT", f"/kv/{quote(key, safe='')}",
-                             None if deleted else {"value": value})
-        if status not in (200, 201):
-            return self.refuse(status or 503, f"write {key}: {reply.get('error', 'the gateway does not answer')}")
-        what = f"{key} deleted" if deleted else f"{key}={short(value)}"
-        self.event("write", f"{what} v{reply['version']} acked by {len(reply['acks'])} of {len(self.followers)} "
-                            f"(W = {self.write_quorum}), via the gateway", {"key": key, "version": reply["version"]})
-        return status, reply
-
-    def read(self, key):
-        status, reply = send(self.gateway.address, "GET", f"/kv/{quote(key, safe='')}")
-        if status not in (200, 404):
-            return self.refuse(status or 503, f"read {key}: {reply.get('error', 'the gateway does not answer')}")
-        served_by = self.by_address(reply.get("node", "?"))
-        why = " (followers behind or silent)" if served_by is self.leader else ""
-        self.event("read", f"{key} = {self.describe(status, reply)} from {getattr(served_by, 'name', served_by)}"
-                           f"{why}, via the gateway", {"key": key, "served_by": [getattr(served_by, "name", "?")]})
-        return status, reply
-
-    # Self-repair: one loop, each pass the next step toward a registry, a gateway, 1 leader and N followers
 
     def membership(self, news):
         """The registry's news. A "dead" node that still answers as itself is kept; one that does not is killed."""
@@ -201,21 +134,6 @@ class KVStore(Coordinator):
         send(self.registry.address, "DELETE", f"/members/{dead.name}", timeout=READ_TIMEOUT)
         self.event("up", f"{new} serves reads, in place of {dead.name}")
 
-    def routes(self):  # where the gateway sends writes (the leader) and reads (the followers that run)
-        return {"leader": self.leader.address, "followers": [f.address for f in self.followers if f.up]}
-
-    def tell_gateway(self):
-        """The gateway hears of a change of routes, again on later passes until it answers."""
-        if self.told != self.routes() and send(self.gateway.address, "PUT", "/readers", self.routes(),
-                                               timeout=READ_TIMEOUT)[0] == 200:
-            self.told = self.routes()
-
-    def status(self):
-        status = super().status()
-        status["nodes"] += [{"name": m.name, "role": m.role, "port": m.port, "up": m.up,
-                             "pid": m.process.pid if m.up else None} for m in (self.gateway, self.registry)]
-        return dict(status, stale_check="the gateway")
-
 
 def main():
     parser = argparse.ArgumentParser(
@@ -224,6 +142,8 @@ def main():
         epilog="examples:\n  python labs/distributed-kvstore/coordinator.py --followers 3 --write-quorum 2 "
                "--read-quorum 1\n  python labs/distributed-kvstore/coordinator.py --watch",
         formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--replication", choices=sorted(STRATEGIES), default="single-leader",
+                        help="replication strategy, as in lab 2 (default single-leader)")
     flags.add(parser, "followers", "write-quorum", "read-quorum", "host", "port", "base-port", "delay",
               "replication-delay", "heartbeat-interval", "dead-after", "gateway-port", "registry-port", "limit",
               "window", "logs", "script", "watch", port=9100, base_port=9101, logs=HERE / "logs")
@@ -239,11 +159,12 @@ def main():
                      "and --window > 0")
     check(parser, args, [args.port, args.gateway_port, args.registry_port,
                          *range(args.base_port, args.base_port + args.followers + 1)])
-    exercises.require("failure-detector")  # the students' edition: no crash is noticed until it is written
+    for line in exercises.missing_block(["fixed-window"] * bool(args.rate_limit) + ["freshness", "failure-detector"]):
+        print(line, flush=True)  # the students' edition: what this store runs on, not written yet
     store = KVStore(args)
-    run(parser, args, store, KVStoreHandler, f"kvstore: clients use the gateway, http://127.0.0.1:{args.gateway_port}"
-        f"\nregistry :{args.registry_port}; coordinator API and picture: http://127.0.0.1:{args.port}",
-        KVStorePrompt(store, args.script))
+    run(parser, args, store, KVStoreHandler, f"kvstore: {args.replication}, on your labs 1 and 2; clients use the "
+        f"gateway :{args.gateway_port}\nregistry :{args.registry_port}; coordinator API and picture: "
+        f"http://127.0.0.1:{args.port}", KVStorePrompt(store, args.script))
 
 
 if __name__ == "__main__":

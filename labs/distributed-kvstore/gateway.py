@@ -10,7 +10,9 @@ import time
 from pathlib import Path
 from urllib.parse import quote, urlsplit
 
-from labs.plumbing.jsonhttp import BadRequest, decode_key, ports, send
+from labs.plumbing.colour import cut
+from labs.plumbing.flags import ports
+from labs.plumbing.jsonhttp import BadRequest, decode_key, send
 from labs.replication.freshness import Freshness, quorum_read
 from labs.scalability.load_balancer import STRATEGIES as BALANCERS, measured_by
 from labs.scalability.rate_limiter import rate_limited
@@ -71,20 +73,16 @@ def gateway(handle):
     def wrapper(handler):
         if handler.server.gateway is None:
             return handle(handler)
-        handler.start = time.monotonic()
         path = urlsplit(handler.path).path
-        try:
-            if (handler.command, path) == ("GET", "/health"):
-                handler.send_json(200, handler.server.health())
-            elif (handler.command, path) == ("PUT", "/readers"):
-                handler.internal()
-                handler.send_json(200, set_readers(handler))
-            elif handler.from_this_run():  # the coordinator's own commands: never rate limited
-                route(handler)
-            else:
-                rate_limited(route)(handler)
-        except BadRequest as error:
-            handler.send_json(error.status, {"error": str(error)})
+        if (handler.command, path) == ("GET", "/health"):
+            handler.send_json(200, handler.server.health())
+        elif (handler.command, path) == ("PUT", "/readers"):
+            handler.internal()
+            handler.send_json(200, set_readers(handler))
+        elif handler.from_this_run():  # the coordinator's own commands: never rate limited
+            route(handler)
+        else:
+            rate_limited(route)(handler)
     return wrapper
 
 
@@ -112,16 +110,19 @@ def route(handler):
 
 
 def set_readers(handler):
-    """PUT /readers {"leader": ..., "followers": [...]}, from the coordinator: where writes and reads go now."""
-    body = handler.read_json('{"leader": "127.0.0.1:9101", "followers": ["127.0.0.1:9102", "127.0.0.1:9103"]}')
-    leader, followers = body.get("leader"), body.get("followers")
-    if not isinstance(leader, str) or not isinstance(followers, list) \
-            or not all(isinstance(follower, str) for follower in followers):
-        raise BadRequest(400, '"leader" must be "host:port" and "followers" a list of them')
+    """PUT /readers, from the coordinator: where writes go (the leader) and reads (the followers), and with which
+    quorums W and R, from now on."""
+    body = handler.read_json('{"leader": "127.0.0.1:9101", "followers": ["127.0.0.1:9102"], "write_quorum": 1, '
+                             '"read_quorum": 1}', needs=["leader", "followers", "write_quorum", "read_quorum"])
+    leader, followers, w, r = (body[field] for field in ("leader", "followers", "write_quorum", "read_quorum"))
+    if not isinstance(leader, str) or not isinstance(followers, list) or not all(isinstance(f, str) for f in followers) \
+            or type(w) is not int or type(r) is not int or w < 0 or r < 1:
+        raise BadRequest(400, '"leader": "host:port", "followers": a list of them, "write_quorum" and "read_quorum"')
     router = handler.server.gateway
-    router.leader, router.balancer.nodes = leader, followers
-    print(f"{time.strftime('%H:%M:%S')} writes to {ports([leader])}, reads from {ports(followers)}", flush=True)
-    return {"leader": leader, "followers": followers, "node": handler.server.name}
+    router.leader, router.balancer.nodes, router.write_quorum, router.read_quorum = leader, followers, w, r
+    print(cut(f"{time.strftime('%H:%M:%S')} writes to {ports([leader])} (W = {w}), reads from {ports(followers)} "
+              f"(R = {r})", 80), flush=True)
+    return dict(body, node=handler.server.name)
 
 
 def send_text(handler, data):

@@ -15,8 +15,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root, for `import labs...`
 from labs.plumbing.colour import CLEAR_BELOW, CLEAR_LINE, HOME, colour_on, cut, fit, word  # noqa: E402
-from labs.plumbing.flags import finite  # noqa: E402
-from labs.plumbing.jsonhttp import parse_nodes, ports, send  # noqa: E402
+from labs.plumbing.flags import finite, parse_nodes, ports  # noqa: E402
+from labs.plumbing.jsonhttp import send  # noqa: E402
 
 STRIP = 40  # polls of heartbeat history shown per member, newest on the right
 

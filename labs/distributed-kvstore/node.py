@@ -16,10 +16,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root, for `import labs...`
 from labs.plumbing import flags  # noqa: E402
-from labs.plumbing.jsonhttp import BadRequest, parse_nodes, ports, send  # noqa: E402
+from labs.plumbing.flags import parse_nodes, ports  # noqa: E402
+from labs.plumbing.jsonhttp import send  # noqa: E402
 from labs.replication import node as replication  # noqa: E402
 from labs.scalability.load_balancer import STRATEGIES as BALANCERS  # noqa: E402
 from labs.scalability.rate_limiter import STRATEGIES as LIMITERS  # noqa: E402
+from api import NodeRoutes  # noqa: E402  (api.py, beside this file)
 from gateway import Gateway, gateway  # noqa: E402  (gateway.py, beside this file)
 
 
@@ -52,7 +54,6 @@ class Node(replication.Node):
             self.add_follower(follower, followers.index(follower) + 1)
         print(f"{time.strftime('%H:%M:%S')} followers now {', '.join(followers) or 'none'}", flush=True)
 
-
     def promote(self, epoch, followers):
         """A follower becomes the leader of a new epoch: it versions writes from its own newest version on."""
         with self.lock:
@@ -61,33 +62,13 @@ class Node(replication.Node):
         self.set_followers(followers)
 
 
-class Handler(replication.Handler):
-    INTERNAL = {**replication.Handler.INTERNAL, ("PUT", "/followers"): "put_followers",
-                ("POST", "/promote"): "post_promote"}
+class Handler(NodeRoutes, replication.Handler):
+    """Lab 2's handler with the coordinator's orders (api.py); as the gateway (@gateway), the client API only."""
 
     @gateway
     def do_request(self):
-        """A leader or a follower serves as in lab 2; the gateway serves the client API instead."""
         super().do_request()
     do_GET = do_PUT = do_DELETE = do_POST = do_PATCH = do_HEAD = do_OPTIONS = do_request
-
-    def put_followers(self):
-        """PUT /followers {"followers": [...]}: the coordinator replaced a follower."""
-        followers = self.read_json('{"followers": ["127.0.0.1:9102", "127.0.0.1:9103"]}').get("followers")
-        if not isinstance(followers, list) or not all(isinstance(follower, str) for follower in followers):
-            raise BadRequest(400, '"followers" must be a list of "host:port"')
-        self.server.set_followers(followers)
-        return 200, {"followers": followers, "node": self.server.name}
-
-    def post_promote(self):
-        """POST /promote {"epoch": 2, "followers": [...]}: the coordinator makes this follower the leader."""
-        body = self.read_json('{"epoch": 2, "followers": ["127.0.0.1:9102"]}')
-        epoch, followers = body.get("epoch"), body.get("followers")
-        if not isinstance(epoch, int) or epoch <= self.server.epoch or not isinstance(followers, list):
-            raise BadRequest(400, f'body must be like {{"epoch": {self.server.epoch + 1}, "followers": [...]}}, '
-                                  f"with an epoch newer than {self.server.epoch}")
-        self.server.promote(epoch, followers)
-        return 200, {"epoch": epoch, "version": self.server.log.version, "node": self.server.name}
 
 
 def main():

@@ -10,7 +10,6 @@ not running (paused) starts its members' silence clocks again instead of declari
 """
 import argparse
 import itertools
-import os
 import sys
 import threading
 import time
@@ -18,8 +17,10 @@ from collections import deque
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root, for `import labs...`
-from labs.plumbing.flags import finite  # noqa: E402
-from labs.plumbing.jsonhttp import BadRequest, JsonHandler, JsonServer, parse_nodes, port, send  # noqa: E402
+from labs.plumbing.exercises import explain  # noqa: E402
+from labs.plumbing.flags import finite, parse_nodes, port  # noqa: E402
+from labs.plumbing.jsonhttp import JsonServer, send  # noqa: E402
+from api import RegistryHandler  # noqa: E402  (api.py, beside this file: the registry's HTTP)
 
 CHECK_EVERY = 0.2  # seconds between two looks at every member's silence
 KEEP_EVENTS = 50  # GET /members returns this many of the newest events
@@ -29,7 +30,7 @@ class Registry(JsonServer):
     """Who is in the cluster, judged only by how long each member has been silent."""
 
     def __init__(self, address, suspect_after, dead_after, notify=None):
-        super().__init__(address, Handler)
+        super().__init__(address, RegistryHandler)
         self.suspect_after, self.dead_after, self.notify = suspect_after, dead_after, notify
         self.members = {}  # name -> {"name", "role", "port", "pid", "state", "last_heartbeat", "heartbeats"}
         self.events, self.event_ids = deque(maxlen=KEEP_EVENTS), itertools.count(1)
@@ -87,22 +88,23 @@ class Registry(JsonServer):
                 state = self.state_after(now - member["last_heartbeat"])
                 if state != member["state"]:
                     member["state"] = state
-                    self.record(state, member)
+                    self.record(state, member, now - member["last_heartbeat"])
 
-    def record(self, event, member):
-        """Keep one event, print it as one line, tell the coordinator. The caller holds the lock."""
+    def record(self, event, member, silence=None):
+        """Keep one event, print it as one line (a state with the silence it came from), tell the coordinator.
+        The caller holds the lock."""
         news = {"id": next(self.event_ids), "time": time.strftime("%H:%M:%S"), "event": event,
                 "member": member["name"], "role": member["role"], "port": member["port"]}
         self.events.append(news)
         print(f"{time.strftime('%H:%M:%S')}  {event:<10} {member['role']:<9} {member['name']:<12} "
-              f":{member['port']:<5} pid {member['pid']}\n", end="", flush=True)
+              f":{member['port']:<5} pid {member['pid']}" + ("" if silence is None else f" silent {silence:.1f} s")
+              + "\n", end="", flush=True)
         if self.notify:  # in a thread of its own: a slow coordinator must not hold up the heartbeats
             threading.Thread(target=send, args=(self.notify, "POST", "/membership", news),
                              kwargs={"timeout": 2}, daemon=True).start()
 
     def view(self):
         """What GET /members answers: every member with its silence, and the newest events."""
-        self.check()
         now = time.monotonic()
         with self.lock:
             members = [{"name": m["name"], "role": m["role"], "port": m["port"], "pid": m["pid"], "state": m["state"],
@@ -118,51 +120,9 @@ class Registry(JsonServer):
                 self.check()
             except NotImplementedError as error:  # the students' edition: say once what to write, keep serving
                 if not self.unwritten:
-                    print(error, flush=True)
+                    print(explain(error), flush=True)
                 self.unwritten = True
             time.sleep(CHECK_EVERY)
-
-
-def parse_heartbeat(body):
-    """(name, port, pid, role) from a body like {"name": "follower1", "port": 9102, "pid": 1234, "role": "follower"}."""
-    if not (isinstance(body.get("name"), str) and body["name"] and isinstance(body.get("port"), int)
-            and isinstance(body.get("pid"), int)):
-        raise BadRequest(400, 'body must be like {"name": "follower1", "port": 9102, "pid": 1234, "role": "follower"}')
-    return body["name"][:40], body["port"], body["pid"], str(body.get("role", "node"))[:20]
-
-
-class Handler(JsonHandler):
-    EXAMPLE = '{"name": "follower1", "port": 9102, "pid": 1234, "role": "follower"}'
-
-    def do_request(self):
-        """POST /heartbeat and /register, DELETE /members/<name> (this run's processes only);
-        GET /members and /health (anyone)."""
-        try:
-            if self.path == "/heartbeat" and self.command == "POST":
-                self.internal()
-                self.server.heartbeat(*parse_heartbeat(self.read_json(self.EXAMPLE)))
-                self.send_json(200, {"status": "ok"})
-            elif self.path == "/register" and self.command == "POST":
-                self.internal()
-                self.server.heartbeat(*parse_heartbeat(self.read_json(self.EXAMPLE)), first_event="registered")
-                self.send_json(200, {"status": "ok"})
-            elif self.path.startswith("/members/") and self.command == "DELETE":
-                self.internal()
-                if not self.server.remove(self.path[len("/members/"):]):
-                    raise BadRequest(404, f"no such member: {self.path[len('/members/'):]}")
-                self.send_json(200, {"status": "ok"})
-            elif self.path == "/members" and self.command == "GET":
-                self.send_json(200, self.server.view())
-            elif self.path == "/health" and self.command == "GET":
-                self.send_json(200, {"status": "ok", "pid": os.getpid()})
-            elif self.path in ("/heartbeat", "/register", "/members", "/health"):
-                raise BadRequest(405, f"{self.command} is not allowed on {self.path}")
-            else:
-                raise BadRequest(404, f"no such path: {self.path}")
-        except BadRequest as error:
-            self.send_json(error.status, {"error": str(error)})
-            print(f"{time.strftime('%H:%M:%S')}  refused    {self.command} {self.path[:30]}: {error}"[:79], flush=True)
-    do_GET = do_PUT = do_DELETE = do_POST = do_PATCH = do_HEAD = do_OPTIONS = do_request
 
 
 def main():

@@ -1,13 +1,31 @@
 """The command-line flags of the labs, each defined once: one name, one meaning, everywhere.
 
 A script asks for the flags it takes, with its own defaults: add(parser, "port", port=9001).
-The root README lists them.
+The root README lists them. Also the types they share: a port, a list of nodes, a finite number.
 """
 import argparse
 import math
 from pathlib import Path
 
-from labs.plumbing.jsonhttp import parse_nodes, port
+
+def port(text):
+    """argparse type: a port from 1 to 65535, else one clear error line."""
+    if not (text.isascii() and text.isdigit() and 0 < int(text) < 65536):
+        raise argparse.ArgumentTypeError(f"{text!r} is not a port from 1 to 65535")
+    return int(text)
+
+
+def parse_nodes(text):
+    """'8001,8002' or '127.0.0.1:8001,host:8002' -> ['127.0.0.1:8001', ...]; a typo is one clear line."""
+    nodes = [item if ":" in item else f"127.0.0.1:{item}" for item in text.split(",") if item]
+    for node in nodes:
+        port(node.rpartition(":")[2])
+    return nodes
+
+
+def ports(addresses):
+    """":9102, :9103" for ["127.0.0.1:9102", "127.0.0.1:9103"]: how a line names nodes on this machine."""
+    return ", ".join(":" + address.rpartition(":")[2] for address in addresses) or "nobody"
 
 
 def finite(text):

@@ -5,7 +5,6 @@ JsonServer and JsonHandler answer in JSON, refusals too: a body too large (413),
 a length (411) or with two (400), a key not in UTF-8 (400), a method nobody serves (501). Internal routes
 take calls only from this run's processes: a coordinator gives them a secret (LABS_SECRET) and send() shows it.
 """
-import argparse
 import hmac
 import http.client
 import json
@@ -21,6 +20,7 @@ from urllib.parse import unquote
 from labs.plumbing.exercises import explain
 
 MAX_BODY = 1024 * 1024  # bigger request bodies get 413
+MAX_DEPTH = 100  # lists and objects in a value nest this deep at most: see shallow()
 MAX_SNAPSHOT = 256 * 1024 * 1024  # a whole store's snapshot, sent between the processes of one run
 BODY_DEADLINE = 2.0  # seconds to send a whole body (1 MiB takes milliseconds here): a trickle is cut off
 SECRET_HEADER = "X-Run-Secret"
@@ -82,24 +82,16 @@ def keep(node, connection):
         oldest.close()
 
 
-def port(text):
-    """argparse type: a port from 1 to 65535, else one clear error line."""
-    if not (text.isascii() and text.isdigit() and 0 < int(text) < 65536):
-        raise argparse.ArgumentTypeError(f"{text!r} is not a port from 1 to 65535")
-    return int(text)
-
-
-def parse_nodes(text):
-    """'8001,8002' or '127.0.0.1:8001,host:8002' -> ['127.0.0.1:8001', ...]; a typo is one clear line."""
-    nodes = [item if ":" in item else f"127.0.0.1:{item}" for item in text.split(",") if item]
-    for node in nodes:
-        port(node.rpartition(":")[2])
-    return nodes
-
-
-def ports(addresses):
-    """":9102, :9103" for ["127.0.0.1:9102", "127.0.0.1:9103"]: how a line names nodes on this machine."""
-    return ", ".join(":" + address.rpartition(":")[2] for address in addresses) or "nobody"
+def shallow(value):
+    """value, if its lists and objects nest at most MAX_DEPTH deep; else BadRequest (400): every replica that
+    stores a value parses it again, and Python's json recurses."""
+    level = [value]
+    for _ in range(MAX_DEPTH):  # one level at a time: no recursion of our own
+        level = [inner for item in level if isinstance(item, (list, dict))
+                 for inner in (item.values() if isinstance(item, dict) else item)]
+    if level:
+        raise BadRequest(400, f"the value nests lists and objects more than {MAX_DEPTH} deep")
+    return value
 
 
 def decode_key(text):

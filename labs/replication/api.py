@@ -6,7 +6,6 @@ go through the leader with quorum W and reads to R followers.
 
     curl -X PUT localhost:9000/kv/colour -d '{"value": "blue"}'
 """
-import time
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
@@ -19,29 +18,24 @@ class CoordinatorHandler(JsonHandler):
     """/kv like a node, /health and /status (indented with ?pretty), / the picture."""
 
     def do_request(self):
-        self.start = time.monotonic()
-        coordinator, method = self.server.coordinator, self.command
-        url = urlsplit(self.path)
-        try:
-            if method == "GET" and url.path == "/":
-                return self.send_file(VIEW, "text/html; charset=utf-8")
-            if method == "GET" and url.path in ("/health", "/status"):
-                return self.send_json(200, coordinator.status(), pretty="pretty" in parse_qs(url.query, True))
-            if url.path == "/kv" and method == "GET":
-                status, body = coordinator.keys()
-            elif not url.path.startswith("/kv/") or len(url.path) == 4:
-                raise BadRequest(404, f"no such path: {url.path}")
-            elif method == "GET":
-                status, body = coordinator.read(decode_key(url.path[4:]))
-            elif method == "PUT":
-                status, body = coordinator.write(decode_key(url.path[4:]),
-                                                   self.read_json('{"value": 42}', needs=["value"])["value"])
-            elif method == "DELETE":
-                status, body = coordinator.write(decode_key(url.path[4:]), deleted=True)
-            else:
-                raise BadRequest(405, f"{method} is not allowed on {url.path}")
-        except BadRequest as error:
-            status, body = error.status, {"error": str(error)}
+        coordinator, method, url = self.server.coordinator, self.command, urlsplit(self.path)
+        if method == "GET" and url.path == "/":
+            return self.send_file(VIEW, "text/html; charset=utf-8")
+        if method == "GET" and url.path in ("/health", "/status"):
+            return self.send_json(200, coordinator.status(), pretty="pretty" in parse_qs(url.query, True))
+        if url.path == "/kv" and method == "GET":
+            status, body = coordinator.keys()
+        elif not url.path.startswith("/kv/") or len(url.path) == 4:
+            raise BadRequest(404, f"no such path: {url.path}")
+        elif method == "GET":
+            status, body = coordinator.read(decode_key(url.path[4:]))
+        elif method == "PUT":
+            value = self.read_json('{"value": 42}', needs=["value"])["value"]
+            status, body = coordinator.write(decode_key(url.path[4:]), value)
+        elif method == "DELETE":
+            status, body = coordinator.write(decode_key(url.path[4:]), deleted=True)
+        else:
+            raise BadRequest(405, f"{method} is not allowed on {url.path}")
         self.send_json(status, body)
     do_GET = do_PUT = do_DELETE = do_POST = do_PATCH = do_HEAD = do_OPTIONS = do_request
 

@@ -19,7 +19,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root, for `import labs...`
 from labs.replication.coordinator import Coordinator  # noqa: E402
 from labs.plumbing import flags, processes  # noqa: E402
-from labs.plumbing.jsonhttp import port  # noqa: E402
+from labs.plumbing.flags import port  # noqa: E402
 
 
 def timed(call, times):

@@ -1,78 +1,48 @@
-"""A coordinator for single-leader replication: starts 1 leader and N followers, writes with
-quorum W through the leader, reads from R followers and never reports a stale value.
+"""A coordinator for single-leader replication: starts 1 leader and N followers, writes with quorum W
+through the leader, reads from R followers, and never answers older than it answered before.
 
-Lab 2. A prompt (put, get, down, up, status, quorum, wait, quit), the /kv API of a node on --port,
-GET /status for `--watch` in a second terminal, and commands from a file with --script.
+Lab 2. Read write(), read() and bring_up(), top down; starting and stopping the processes (cluster.py),
+the prompt (prompt.py: put, get, down, up, status, quorum, wait, quit), the HTTP API (api.py: /kv as a
+node has it, /status, a picture at /) and the live views (display.py, percolation.py) are plumbing.
 
     python labs/replication/coordinator.py --followers 3 --write-quorum 1 --read-quorum 1
 """
 import argparse
 import itertools
-import os
-import secrets
 import sys
-import threading
 import time
-from contextlib import nullcontext
 from pathlib import Path
 from urllib.parse import quote
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root, for `import labs...`
-from labs.plumbing import flags, processes  # noqa: E402
+from labs.plumbing import flags  # noqa: E402
 from labs.plumbing.colour import print_line  # noqa: E402
 from labs.plumbing.jsonhttp import send  # noqa: E402
 from labs.replication.api import CoordinatorHandler  # noqa: E402
-from labs.replication.display import Events, watch  # noqa: E402
+from labs.replication.cluster import READ_TIMEOUT, Cluster, Replica, check  # noqa: E402
+from labs.replication.display import said, watch  # noqa: E402
 from labs.replication.freshness import Freshness, quorum_read  # noqa: E402
 from labs.replication.log import completeness  # noqa: E402
-from labs.replication.percolation import Percolation, short  # noqa: E402
+from labs.replication.percolation import Percolation  # noqa: E402
 from labs.replication.prompt import Prompt, run  # noqa: E402
-from labs.replication.replica import Replica  # noqa: E402
 
 NODE = Path(__file__).with_name("node.py")
-LOGS = Path(__file__).with_name("logs")
-READ_TIMEOUT = 1.0  # seconds a replica has to answer a read: a paused one costs a read about this much
 CATCH_UP_TIMEOUT = 10.0  # seconds a node brought back up may take to catch up
 
 
-class Coordinator:
+class Coordinator(Cluster):
     """Single leader: every write goes to the leader, which replicates it; reads go to R followers."""
 
     def __init__(self, followers=3, write_quorum=None, read_quorum=1, base_port=9001, delay=0.1,
                  replication_delay=0.3, show=print_line, logs=None):
-        self.nodes = [Replica("leader", "leader", base_port)] + \
-                     [Replica(f"follower{i}", "follower", base_port + i) for i in range(1, followers + 1)]
+        super().__init__([Replica("leader", "leader", base_port)] + [Replica(f"follower{i}", "follower", base_port + i)
+                                                                      for i in range(1, followers + 1)], logs, show)
         self.write_quorum = followers if write_quorum is None else write_quorum
         self.read_quorum, self.delay, self.replication_delay = read_quorum, delay, replication_delay
-        self.logs = logs  # a folder for each node's output, <name>.log; None: dropped
         self.freshness = Freshness()  # each key's newest version acknowledged or answered: no read goes below it
         self.percolation = Percolation(self)  # reports each follower's ack as it lands
-        self.events, self.lock = Events(show), threading.Lock()
         self.turn = itertools.count()  # reads start at the next follower each time, round robin
         self.epoch = 1  # a leader's term: each leader started begins a new one; followers refuse older ones
-        os.environ.setdefault("LABS_SECRET", secrets.token_hex(16))  # ours and our children's: see jsonhttp
-
-    @property
-    def leader(self):
-        return self.nodes[0]
-
-    @property
-    def followers(self):
-        return self.nodes[1:]
-
-    def find(self, name_or_port):
-        return next((node for node in self.nodes if name_or_port in (node.name, str(node.port))), None)
-
-    def by_address(self, address):
-        return next((node for node in self.nodes if node.address == address), address)
-
-    def event(self, kind, text, data=None):
-        """One event line; data (the key, the nodes) is for the browser view."""
-        self.events.add(kind, text, data)
-
-    def refuse(self, status, text):
-        self.event("refused", text)
-        return status, {"error": text}
 
     def command(self, node):
         """The node.py arguments for one node of the map: the run's settings for all (a follower may lead one day)."""
@@ -82,54 +52,11 @@ class Coordinator:
             args += ["--replicate-to", ",".join(f.address for f in self.followers), "--epoch", self.epoch]
         return args
 
-    def launch(self, node, *more):
-        """Start node's process (it inherits this run's secret), its output in the logs folder if there is one;
-        it is up once it answers with its own pid (not another program on its port)."""
-        with open(self.logs / f"{node.name}.log", "w") if self.logs else nullcontext() as log:
-            process = processes.start(*self.command(node), *more, log=log)
-        if not processes.wait_healthy(node.address, process=process):
-            processes.stop(process)
-            raise RuntimeError(f"{node} did not start (is port {node.port} in use?)")
-        node.process = process  # from now on it counts as up
-
     def start(self):
         """Start every node of the map, empty and ready: the followers first, so the leader finds them."""
         for node in self.followers + [self.leader]:
             self.launch(node)
             self.event("up", f"{node} is up, pid {node.process.pid}")
-
-    def bring_up(self, node):
-        """`up NODE`: a new, empty process that serves nothing until it caught up. A follower is caught up
-        by its leader's stream; a leader, of a new epoch, copies the snapshot of the most complete follower."""
-        if node.role == "leader":
-            self.epoch += 1
-        self.launch(node, "--catch-up")
-        if node.role == "leader":
-            source = max((f for f in self.followers if f.up), default=None, key=lambda f: completeness(self.health(f)))
-            snapshot = send(source.address, "GET", "/snapshot")[1] if source else {"entries": [], "version": 0}
-            send(node.address, "PUT", "/snapshot", dict(snapshot, epoch=self.epoch), timeout=CATCH_UP_TIMEOUT)
-            self.event("caught-up", f"{node} copied {len(snapshot['entries'])} keys (v{snapshot['version']}) from "
-                                    f"{source.name if source else 'nobody'}: epoch {self.epoch}")
-        deadline = time.monotonic() + CATCH_UP_TIMEOUT
-        while not self.health(node).get("ready") and time.monotonic() < deadline:
-            time.sleep(0.05)
-        health = self.health(node)
-        self.event("up", f"{node} is up, pid {node.process.pid}, " + (f"caught up at v{health['version']}" if
-                   health.get("ready") else "not caught up: it serves nothing yet"))
-
-    def stop_node(self, node):
-        processes.stop(node.process)
-        self.event("down", f"{node} is down")
-
-    def stop_all(self):
-        """On quit, Ctrl-C, SIGTERM or a closed terminal: no node process outlives the coordinator."""
-        for node in self.nodes:
-            if node.process:
-                processes.stop(node.process)
-        print(f"stopped the {len(self.nodes)} node processes", flush=True)
-
-    def health(self, node):
-        return send(node.address, "GET", "/health", timeout=READ_TIMEOUT)[1] if node.up else {}
 
     def write(self, key, value=None, deleted=False):
         """Send a write to the leader with quorum W; remember its version once acknowledged."""
@@ -166,43 +93,40 @@ class Coordinator:
         newest = answer[2]["version"] if answer else self.freshness.version(key)
         for node, status, reply in answers:
             if status in (200, 404) and reply["version"] < newest:
-                self.event("stale", f"{key}: {node.name} said {self.describe(status, reply)} < v{newest}: "
-                                    f"not reported", {"key": key, "node": node.name})
+                self.event("stale", f"{key}: {node.name} said {said(status, reply)} < v{newest}: not reported",
+                           {"key": key, "node": node.name})
             elif status not in (200, 404) and node.up:
                 self.event("missed", f"{key}: {node.name} did not answer ({str(reply.get('error', status))[:28]})")
         if answer is None:
             return self.refuse(503, f"read {key}: no replica up holds v{newest} or newer")
         served_by = [node.name for node, _, reply in answers if reply.get("version") == newest]
-        self.event("read", f"{key} = {self.describe(*answer[1:])} from {', '.join(served_by)}, "
+        self.event("read", f"{key} = {said(*answer[1:])} from {', '.join(served_by)}, "
                            f"{(time.monotonic() - started) * 1000:.0f} ms", {"key": key})
         return answer[1], dict(answer[2], node="coordinator", served_by=served_by)
 
-    @staticmethod
-    def describe(status, reply):
-        if status in (200, 404):
-            return f"{short(reply['value']) if status == 200 else 'not found'} v{reply['version']}"
-        return f"no answer ({reply.get('error', status)})"
-
-    def keys(self):
-        """GET /kv: the keys, from the leader, or from a follower while the leader is down."""
-        node = next((node for node in self.nodes if node.up), None)
-        if node is None:
-            return 503, {"error": "every node is down"}
-        return send(node.address, "GET", "/kv", timeout=READ_TIMEOUT)
+    def bring_up(self, node):
+        """`up NODE`: a new, empty process that serves nothing until it caught up. A follower is caught up
+        by its leader's stream; a leader, of a new epoch, copies the snapshot of the most complete follower."""
+        if node.role == "leader":
+            self.epoch += 1
+        self.launch(node, "--catch-up")
+        if node.role == "leader":
+            source = max((f for f in self.followers if f.up), default=None, key=lambda f: completeness(self.health(f)))
+            snapshot = send(source.address, "GET", "/snapshot")[1] if source else {"entries": [], "version": 0}
+            send(node.address, "PUT", "/snapshot", dict(snapshot, epoch=self.epoch), timeout=CATCH_UP_TIMEOUT)
+            self.event("caught-up", f"{node} copied {len(snapshot['entries'])} keys (v{snapshot['version']}) from "
+                                    f"{source.name if source else 'nobody'}: epoch {self.epoch}")
+        deadline = time.monotonic() + CATCH_UP_TIMEOUT
+        while not self.health(node).get("ready") and time.monotonic() < deadline:
+            time.sleep(0.05)
+        health = self.health(node)
+        self.event("up", f"{node} is up, pid {node.process.pid}, " + (f"caught up at v{health['version']}" if
+                   health.get("ready") else "not caught up: it serves nothing yet"))
 
     def status(self):
-        """GET /status: the settings, every node with its numbers, the recent events."""
-        nodes = []
-        for node in self.nodes:
-            row = {"name": node.name, "role": node.role, "port": node.port, "up": node.up,
-                   "pid": node.process.pid if node.up else None}
-            health = self.health(node)
-            row.update({field: health[field] for field in ("keys", "version", "epoch", "writes", "reads", "ready")
-                        if field in health})
-            nodes.append(row)
-        return {"followers": len(self.followers), "write_quorum": self.write_quorum, "read_quorum": self.read_quorum,
-                "replication_delay": self.health(self.leader).get("replication_delay", self.replication_delay),
-                "nodes": nodes, "events": self.events.recent()}  # the leader's own replication delay, not the run's
+        """GET /status: the quorums, the leader's own replication delay, every node, the recent events."""
+        return dict(super().status(), write_quorum=self.write_quorum, read_quorum=self.read_quorum,
+                    replication_delay=self.health(self.leader).get("replication_delay", self.replication_delay))
 
 
 STRATEGIES = {"single-leader": Coordinator}
@@ -218,7 +142,8 @@ def main():
     parser.add_argument("--replication", choices=sorted(STRATEGIES), default="single-leader",
                         help="replication strategy (default single-leader)")
     flags.add(parser, "followers", "write-quorum", "read-quorum", "host", "port", "base-port", "delay",
-              "replication-delay", "logs", "script", "watch", port=9000, base_port=9001, logs=LOGS)
+              "replication-delay", "logs", "script", "watch", port=9000, base_port=9001,
+              logs=Path(__file__).with_name("logs"))
     args = parser.parse_args()
     if args.watch:
         return watch(f"127.0.0.1:{args.port}")
@@ -228,21 +153,6 @@ def main():
     run(parser, args, coordinator, CoordinatorHandler, f"{args.replication}, N = {args.followers}: leader "
         f":{args.base_port}, followers :{args.base_port + 1} to :{args.base_port + args.followers}\n"
         f"coordinator API and picture: http://{args.host}:{args.port}", Prompt(coordinator, args.script))
-
-
-def check(parser, args, ports):
-    """Impossible settings or a port in use: one clear line and exit code 2. W defaults to N."""
-    n = args.followers
-    args.write_quorum = n if args.write_quorum is None else args.write_quorum
-    if n < 1 or not 0 <= args.write_quorum <= n or not 1 <= args.read_quorum <= n:
-        parser.error(f"need --followers >= 1, 0 <= --write-quorum <= {n} and 1 <= --read-quorum <= {n}")
-    if args.delay < 0 or args.replication_delay < 0 or args.base_port + n > 65535:
-        parser.error("the delays must not be negative and --base-port must leave room for the nodes")
-    if len(set(ports)) < len(ports):
-        parser.error(f"two of these ports are the same: {', '.join(map(str, ports))}")
-    taken = [port for port in ports if not processes.port_free(port)]
-    if taken:
-        parser.exit(2, f"port {taken[0]} is in use (is another coordinator still running?)\n")
 
 
 if __name__ == "__main__":

@@ -6,12 +6,14 @@ from a second terminal and redraws in place, or prints plain new events when pip
     python labs/replication/coordinator.py --watch
 """
 import itertools
+import json
 import threading
 import time
 from collections import deque
 
 from labs.plumbing.colour import CLEAR_BELOW, CLEAR_LINE, HOME, colour_on, cut, fit, paint, word
-from labs.plumbing.jsonhttp import ports, send
+from labs.plumbing.flags import ports
+from labs.plumbing.jsonhttp import send
 
 COLUMNS = f"{'node':<10} {'role':<8} {'port':>5} {'pid':>7} {'state':<5} {'keys':>6} {'version':>8} " \
           f"{'epoch':>5} {'writes':>6} {'reads':>6}"
@@ -59,6 +61,19 @@ def quorum_line(status):
         return f"R + W = {r} + {w} > N = {n}: every read meets a follower that holds the newest write"
     return (f"R + W = {r} + {w} <= N = {n}: a read can miss the newest write; "
             f"{status.get('stale_check', 'the coordinator')} checks")
+
+
+def said(status, reply):
+    """A replica's answer in an event line: "blue" v3, not found v4, or no answer (and why)."""
+    if status in (200, 404):
+        return f"{short(reply['value']) if status == 200 else 'not found'} v{reply['version']}"
+    return f"no answer ({reply.get('error', status)})"
+
+
+def short(value, width=20):
+    """A value as JSON, cut to width characters: event lines fit a terminal."""
+    text = json.dumps(value)
+    return text if len(text) <= width else text[:width - 3] + "..."
 
 
 def event_line(event):

@@ -5,8 +5,6 @@ search. Each entry carries the epoch of the leader that wrote it: (version, epoc
 The leader keeps, per entry, when it was written and how long each follower took to ack it.
 Old entries are trimmed: once every follower holds them, or when there are too many to keep.
 """
-from labs.plumbing.jsonhttp import BadRequest
-
 KEEP = 1_000  # entries kept even when every follower holds them: the latest acks stay visible
 LIMIT = 10_000  # entries kept at most: a follower further behind than that gets a snapshot
 
@@ -85,23 +83,3 @@ class Log:
 def completeness(health):
     """How much of the log a replica holds (its /health), as Raft compares logs: last entry's epoch, version."""
     return health.get("last_epoch", -1), health.get("version", -1)
-
-
-def check_entries(entries, after=False):
-    """The "entries" of a request, each checked before any is applied: a bad one changes nothing. The log's follow
-    `after`, [version, epoch] of the entry before them; a snapshot's (after=False) need no epoch and no order."""
-    example = '[{"version": 1, "epoch": 1, "key": "k", "value": 42}, {"version": 2, "epoch": 1, "key": "k", ' \
-              '"deleted": true}]'
-    if not isinstance(entries, list):
-        raise BadRequest(400, f'"entries" must be a list like {example}')
-    if after is not False and not (isinstance(after, list) and len(after) == 2 and all(type(n) is int for n in after)):
-        raise BadRequest(400, '"after" must be [version, epoch] of the entry before the first, like [0, 0]')
-    for number, entry in enumerate(entries):
-        if not (isinstance(entry, dict) and isinstance(entry.get("version"), int) and entry["version"] > 0
-                and isinstance(entry.get("key"), str) and ("value" in entry or entry.get("deleted") is True)
-                and (after is False or isinstance(entry.get("epoch"), int))):
-            raise BadRequest(400, f"entry {number} must have a version from 1, an epoch (in the log), a key and "
-                                  f'a value, or "deleted": true, like {example}')
-        if after is not False and entry["version"] != (entries[number - 1]["version"] if number else after[0]) + 1:
-            raise BadRequest(400, 'entries must be consecutive versions, oldest first, right after "after"')
-    return entries

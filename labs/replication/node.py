@@ -13,32 +13,16 @@ import sys
 import threading
 import time
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root, for `import labs...`
 from labs.plumbing import flags  # noqa: E402
-from labs.plumbing.jsonhttp import MAX_SNAPSHOT, BadRequest, JsonHandler, decode_key, parse_nodes, ports  # noqa: E402
+from labs.plumbing.jsonhttp import BadRequest, JsonHandler, decode_key, shallow  # noqa: E402
 from labs.replication.follower import Follower  # noqa: E402
 from labs.replication.leader import Leader  # noqa: E402
-from labs.replication.log import Log, check_entries  # noqa: E402
+from labs.replication.log import Log  # noqa: E402
+from labs.replication.routes import ReplicaRoutes  # noqa: E402
 from labs.scalability import node as single  # noqa: E402  (lab 1's node: the one this one replicates)
-
-MAX_DEPTH = 100  # lists and objects nest this deep at most in a value: every replica must parse it again
-
-
-def parse_value(data):
-    """Lab 1's parse_value, for a value every replica can parse again (Python's json recurses): lists and
-    objects nest at most MAX_DEPTH deep in it, else BadRequest (400)."""
-    try:
-        level = [value := single.parse_value(data)]
-        for _ in range(MAX_DEPTH):  # one level at a time: no recursion of our own
-            level = [inner for item in level if isinstance(item, (list, dict))
-                     for inner in (item.values() if isinstance(item, dict) else item)]
-    except RecursionError:
-        level = ["deeper than this process can parse"]
-    if level:
-        raise BadRequest(400, f"the value nests lists and objects more than {MAX_DEPTH} deep")
-    return value
 
 
 class Node(single.Node, Leader, Follower):
@@ -81,70 +65,11 @@ class Node(single.Node, Leader, Follower):
         self.writes += 1
 
 
-class Handler(JsonHandler, single.Handler):
-    """Lab 1's handler with the plumbing's hardening (JsonHandler: bodies within a deadline, every refusal in
-    JSON, keep-alive), plus the routes replicas use between themselves."""
-    # Replica to replica: answered at once, without a worker, and only for this run's processes.
-    INTERNAL = {("PUT", "/replicate"): "put_replicate", ("GET", "/log"): "get_log",
-                ("GET", "/snapshot"): "get_snapshot", ("PUT", "/snapshot"): "put_snapshot"}
+class Handler(ReplicaRoutes, JsonHandler, single.Handler):
+    """Lab 1's handler, hardened by the plumbing (JsonHandler: bodies within a deadline, refusals in JSON, keep-alive),
+    with the routes between replicas (routes.py); here, the client API with versions."""
+
     log_line = single.Handler.log_line  # lab 1's line per request (JsonHandler's own is silent)
-
-    def do_request(self):
-        """Lab 1's routes, plus the internal ones."""
-        route = self.INTERNAL.get((self.command, urlsplit(self.path).path))
-        if route is None:
-            return super().do_request()
-        self.internal()
-        self.send_json(*getattr(self, route)())
-    do_GET = do_PUT = do_DELETE = do_POST = do_PATCH = do_HEAD = do_OPTIONS = do_request
-
-    def put_replicate(self):
-        """A follower receives the leader's entries; 409 if they do not follow our last entry, or if that
-        leader's epoch is over."""
-        body = self.read_json('{"entries": [{"version": 1, "epoch": 1, "key": "k", "value": 42}], "after": [0, 0], '
-                              '"version": 1, "epoch": 1}', MAX_SNAPSHOT)  # a follower far behind gets many at once
-        entries, version, epoch = check_entries(body.get("entries"), body.get("after")), body.get("version"), \
-            body.get("epoch", 1)
-        if not isinstance(version, int) or not isinstance(epoch, int):
-            raise BadRequest(400, 'body needs "version" and "epoch": the leader\'s newest version and its epoch')
-        outcome = self.server.append(entries, body["after"], version, epoch)
-        return self.answer(outcome, epoch)
-
-    def answer(self, outcome, epoch):
-        """200 with our last entry's version and epoch, or 409 saying why not."""
-        server = self.server
-        reply = {"version": server.log.version, "last_epoch": server.log.last[1], "epoch": server.epoch,
-                 "node": server.name}
-        if outcome == "ok":
-            return 200, reply
-        return 409, dict(reply, error=f"epoch {epoch} is over: a leader of epoch {server.epoch} exists"
-                         if outcome == "deposed" else "my last entry is another: see version and last_epoch")
-
-    def get_snapshot(self):
-        return 200, self.server.snapshot()
-
-    def put_snapshot(self):
-        body = self.read_json('{"entries": [...], "version": 7, "last_epoch": 1, "epoch": 1}', MAX_SNAPSHOT)
-        entries, version, epoch = check_entries(body.get("entries")), body.get("version"), body.get("epoch", 1)
-        if not isinstance(version, int) or any(entry["version"] > version for entry in entries) \
-                or not isinstance(epoch, int) or not isinstance(body.get("last_epoch"), int):
-            raise BadRequest(400, '"version" must be the newest of its entries, "last_epoch" its epoch, "epoch" a '
-                                  'number')
-        installed = self.server.install({"entries": entries, "version": version, "last_epoch": body["last_epoch"]},
-                                        epoch, reset=body.get("reset") is True)
-        return self.answer("ok" if installed else "deposed", epoch)
-
-    def get_log(self):
-        """GET /log?since=N: every write newer than version N, with the followers that hold it, and when."""
-        try:
-            since = int(parse_qs(urlsplit(self.path).query).get("since", ["0"])[0])
-        except ValueError:
-            raise BadRequest(400, "since must be a version number, like /log?since=3")
-        with self.server.lock:
-            entries = self.server.log.since(since, with_acks=True)
-        if entries is None:
-            raise BadRequest(410, f"the log starts after v{since}: ask for /snapshot instead")
-        return 200, {"entries": entries, "version": self.server.log.version}
 
     def handle_kv(self):
         """Lab 1's worker and delay; a leader's write then waits for its W acks without holding the worker."""
@@ -182,7 +107,8 @@ class Handler(JsonHandler, single.Handler):
         self.quorum = self.write_quorum()
         if method == "DELETE":  # a key gone already: nothing written, answered once W followers hold that delete
             return (200, server.lead({"key": key, "deleted": True})) if status == 200 else (status, held)
-        return (200 if status == 200 else 201), server.lead({"key": key, "value": parse_value(data)})
+        value = shallow(single.parse_value(data))  # lab 1's, and no deeper than a replica can parse again
+        return (200 if status == 200 else 201), server.lead({"key": key, "value": value})
 
     def write_quorum(self):
         """How many followers must ack before the leader answers: the X-Write-Quorum header, else all."""
@@ -216,7 +142,7 @@ def main():
         formatter_class=argparse.RawDescriptionHelpFormatter)
     flags.add(parser, "host", "port", "workers", "delay", "replication-delay", port=9001)
     parser.add_argument("--role", choices=["leader", "follower"], default="leader", help="(default leader)")
-    parser.add_argument("--replicate-to", type=parse_nodes, default=[],
+    parser.add_argument("--replicate-to", type=flags.parse_nodes, default=[],
                         help="a leader's followers, host:port list or bare ports")
     parser.add_argument("--ack-timeout", type=flags.finite, default=1.0,
                         help="seconds the leader waits for acks beyond the replication delays (default 1)")
@@ -234,7 +160,7 @@ def main():
                     args.replication_delay, args.ack_timeout, ready=not args.catch_up, epoch=args.epoch)
     except OSError as error:
         parser.exit(2, f"cannot listen on {args.host}:{args.port}: {error.strerror or error}\n")
-    followers = f" of {ports(node.held)}" if node.held else ""
+    followers = f" of {flags.ports(node.held)}" if node.held else ""
     print(f"node :{node.server_port} ready: {node.role}{followers}; {args.workers} workers, {args.delay} s of work",
           flush=True)
     try:

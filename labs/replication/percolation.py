@@ -4,12 +4,12 @@ Lab 2. While writes are on their way, one thread polls the leader's GET /log for
 recorded there; each new one becomes a line with its own time. A write's own line comes when
 the leader answers; the acks after it are the write reaching the other followers in the background.
 """
-import json
 import threading
 import time
 from contextlib import contextmanager
 
 from labs.plumbing.jsonhttp import send
+from labs.replication.display import short
 
 POLL = 0.05  # seconds between two looks at the leader's log
 FOLLOW_FOR = 3.0  # seconds a write's acks are awaited after its answer and the replication delays: then "missed"
@@ -95,9 +95,3 @@ class Percolation:
 
 def describe(entry):
     return f"{entry['key']} deleted" if entry.get("deleted") else f"{entry['key']}={short(entry['value'])}"
-
-
-def short(value, width=20):
-    """A value as JSON, cut to width characters: event lines fit a terminal."""
-    text = json.dumps(value)
-    return text if len(text) <= width else text[:width - 3] + "..."

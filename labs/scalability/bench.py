@@ -18,7 +18,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root, for `import labs...`
 from labs.plumbing import processes  # noqa: E402
-from labs.plumbing.jsonhttp import port, send  # noqa: E402
+from labs.plumbing.flags import port  # noqa: E402
+from labs.plumbing.jsonhttp import send  # noqa: E402
 from labs.scalability.client import percentile  # noqa: E402
 from labs.scalability.demo import start_node  # noqa: E402
 from labs.scalability.load_balancer import STRATEGIES  # noqa: E402

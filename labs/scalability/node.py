@@ -20,7 +20,7 @@ from urllib.parse import unquote
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root, for `import labs...`
 from labs.plumbing import exercises  # noqa: E402
 from labs.plumbing.colour import cut  # noqa: E402
-from labs.plumbing.jsonhttp import port, ports  # noqa: E402
+from labs.plumbing.flags import port, ports  # noqa: E402
 from labs.scalability.client import parse_nodes  # noqa: E402
 from labs.scalability.load_balancer import STRATEGIES as BALANCERS, load_balancer  # noqa: E402
 from labs.scalability.rate_limiter import STRATEGIES as LIMITERS, rate_limited  # noqa: E402
