@@ -47,7 +47,7 @@ class RegistryHandler(JsonHandler):
         registry, command, path = self.server, self.command, self.path
         try:
             if (command, path) == ("GET", "/members"):
-                return self.send_json(200, registry.view())
+                return self.send_json(200, members(registry))
             if (command, path) == ("GET", "/health"):
                 return self.send_json(200, {"status": "ok", "pid": os.getpid()})
             if (command, path) in (("POST", "/heartbeat"), ("POST", "/register")):
@@ -66,6 +66,17 @@ class RegistryHandler(JsonHandler):
             print(f"{time.strftime('%H:%M:%S')}  refused    {command} {path[:30]}: {error}"[:80], flush=True)
             raise
     do_GET = do_PUT = do_DELETE = do_POST = do_PATCH = do_HEAD = do_OPTIONS = do_request
+
+
+def members(registry):
+    """What GET /members answers: every member with its silence, and the newest events."""
+    now = time.monotonic()
+    with registry.lock:
+        return {"members": [{"name": m["name"], "role": m["role"], "port": m["port"], "pid": m["pid"],
+                             "state": m["state"], "silence": round(now - m["last_heartbeat"], 1),
+                             "heartbeats": m["heartbeats"]} for m in registry.members.values()],
+                "events": list(registry.events), "suspect_after": registry.suspect_after,
+                "dead_after": registry.dead_after}
 
 
 def parse_heartbeat(body):

@@ -38,7 +38,7 @@ class KVStore(Store):
         super().__init__(args)
         self.next_port = args.base_port + args.followers + 1  # a replacement gets a port never used before
         self.replaced = {}  # name of a dead follower -> name of its replacement
-        self.dead, self.said = set(), set()  # nodes found dead, to replace; failures said since the store was whole
+        self.dead = set()  # nodes found dead, to replace
         self.stopping = False
 
     def start(self):
@@ -75,21 +75,6 @@ class KVStore(Store):
                 self.said.clear()
                 self.tell_gateway()
             time.sleep(REPAIR_EVERY)
-
-    def once(self, kind, text):
-        """An event a failed step would repeat on every pass: said once until the store is whole again."""
-        if text not in self.said:
-            self.said.add(text)
-            self.event(kind, text)
-
-    def restart(self, member):
-        """The gateway or the registry, on its own port again."""
-        self.once("dead", f"{member} exited (code {member.process.returncode}): restarting it")
-        processes.stop(member.process)  # and its pipe
-        try:
-            self.start_member(member)
-        except RuntimeError as error:
-            self.once("refused", str(error))
 
     def promote(self):
         """W of the N followers hold each acknowledged write: once N - W + 1 answer (or all that run: an exited one

@@ -103,16 +103,6 @@ class Registry(JsonServer):
             threading.Thread(target=send, args=(self.notify, "POST", "/membership", news),
                              kwargs={"timeout": 2}, daemon=True).start()
 
-    def view(self):
-        """What GET /members answers: every member with its silence, and the newest events."""
-        now = time.monotonic()
-        with self.lock:
-            members = [{"name": m["name"], "role": m["role"], "port": m["port"], "pid": m["pid"], "state": m["state"],
-                        "silence": round(now - m["last_heartbeat"], 1), "heartbeats": m["heartbeats"]}
-                       for m in self.members.values()]
-            return {"members": members, "events": list(self.events),
-                    "suspect_after": self.suspect_after, "dead_after": self.dead_after}
-
     def watch_forever(self):
         """The failure detector: notice silences even when nobody asks for /members."""
         while True:

@@ -27,6 +27,7 @@ class Store(Coordinator):
         self.registry = Replica("registry", "registry", args.registry_port)
         self.gateway = Replica("gateway", "gateway", args.gateway_port)
         self.told = None  # the routes the gateway last acknowledged
+        self.said = set()  # failures said since the store was last whole: see once()
 
     def command(self, member):
         """The command line of any member: the registry's, or lab 3's node.py as leader, follower or gateway."""
@@ -63,6 +64,21 @@ class Store(Coordinator):
         send(self.registry.address, "POST", "/register",
              {"name": member.name, "port": member.port, "pid": member.process.pid, "role": member.role},
              timeout=READ_TIMEOUT)
+
+    def once(self, kind, text):
+        """An event a failed step would repeat on every pass: said once until the store is whole again."""
+        if text not in self.said:
+            self.said.add(text)
+            self.event(kind, text)
+
+    def restart(self, member):
+        """The gateway or the registry, on its own port again (a supervisor's job)."""
+        self.once("dead", f"{member} exited (code {member.process.returncode}): restarting it")
+        processes.stop(member.process)  # and its pipe
+        try:
+            self.start_member(member)
+        except RuntimeError as error:
+            self.once("refused", str(error))
 
     def stop_all(self):
         for member in (self.gateway, self.registry):
