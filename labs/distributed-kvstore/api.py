@@ -10,6 +10,7 @@ would make the coordinator replace a healthy follower.
 import os
 import time
 
+from labs.plumbing.colour import cut
 from labs.plumbing.jsonhttp import BadRequest, JsonHandler, send
 from labs.replication.api import CoordinatorHandler
 from labs.replication.routes import ReplicaRoutes
@@ -88,9 +89,16 @@ def parse_heartbeat(body):
 
 
 class NodeRoutes:
-    """Mixed into node.py's Handler: lab 2's routes between replicas, plus the coordinator's two orders."""
+    """Mixed into node.py's Handler: lab 2's routes between replicas, plus the coordinator's two orders; and the
+    gateway's log line, which has no workers to count (lab 1's does): where each request went instead."""
 
     ROUTES = {**ReplicaRoutes.ROUTES, ("PUT", "/followers"): "put_followers", ("POST", "/promote"): "post_promote"}
+
+    def log_line(self, status):
+        if self.server.gateway is None:
+            return super().log_line(status)
+        print(cut(f"{time.strftime('%H:%M:%S')} {self.command:<6} {self.path[:14]:<14} {status} "
+                  f"{(time.monotonic() - self.start) * 1000:3.0f} ms{self.note}", 80), flush=True)
 
     def put_followers(self):
         """PUT /followers {"followers": [...]}: the leader replicates to these from now on (a repair)."""
