@@ -137,7 +137,7 @@ class KeptOpenConnectionTest(unittest.TestCase):
             sockets.append(connection.sock)
         self.assertTrue(all(sock is sockets[0] for sock in sockets))  # one kept-open connection for the four
         wait_until(lambda: len(re.findall(r" /kv/k .*$", output(gateway), re.M)) == 4, what="four log lines")
-        routes = [line.split(" waiting 0 ")[-1] for line in re.findall(r" /kv/k .*$", output(gateway), re.M)]
+        routes = [line.split(" ms ")[-1] for line in re.findall(r" /kv/k .*$", output(gateway), re.M)]
         self.assertEqual(routes, ["-> leader v1", f"-> :{leader}", "-> leader v2", f"-> :{leader}"])
 
 
