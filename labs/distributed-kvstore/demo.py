@@ -69,7 +69,7 @@ def main():
         type_in("put colour blue", "put shape circle", "put size 42", pause=1.2)
         type_in("get colour", "get shape")
         say("   A read right after a write may meet a follower without it: the gateway asks\n"
-            "   the next one, and says so in its log (labs/distributed-kvstore/logs/gateway.log):")
+            "   the next one, and says so in labs/distributed-kvstore/logs/gateway.log:")
         type_in("put colour green", pause=0.8)
         type_in("get colour", "get colour", "get colour", pause=0.1)
         time.sleep(0.5)
