@@ -1,6 +1,7 @@
 """The repository as a whole: standard library only, no import circle in labs/, files short enough
 to project, every port flag refuses what is no port, and the imports the lab READMEs show really run."""
 import ast
+import os
 import re
 import subprocess
 import sys
@@ -95,9 +96,10 @@ class ImportsTest(unittest.TestCase):
         for script in found:
             with self.subTest(script=str(script.relative_to(ROOT))):
                 result = subprocess.run([sys.executable, "-X", "importtime", str(script), "--help"], cwd=ROOT,
-                                        capture_output=True, text=True, timeout=30)
+                                        capture_output=True, text=True, timeout=30, env=dict(os.environ, COLUMNS="80"))
                 self.assertEqual(result.returncode, 0, result.stderr[-2000:])
                 self.assertIn("usage:", result.stdout)
+                self.assertEqual([line for line in result.stdout.splitlines() if len(line) > 80], [])
                 modules = re.findall(r"^import time:\s+\d+ \|\s+\d+ \|\s*(\S+)$", result.stderr, re.M)
                 files = [self.file_of(module, script) for module in modules]
                 files = [file for file in files if file] + [script]  # the script itself runs as __main__

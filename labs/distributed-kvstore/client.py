@@ -96,7 +96,7 @@ def check(gateway, keys, seconds):
 
 def main():
     parser = argparse.ArgumentParser(
-        description="Lab 1's client against the kvstore's gateway; --check tests no write is lost or read stale.",
+        description="Lab 1's client against the gateway; --check: no write lost, no read stale.",
         epilog="examples:\n  python labs/distributed-kvstore/client.py --requests 30 --concurrency 4\n"
                "  python labs/distributed-kvstore/client.py --check 20",
         formatter_class=argparse.RawDescriptionHelpFormatter)

@@ -122,10 +122,9 @@ class KVStore(Store):
 
 def main():
     parser = argparse.ArgumentParser(
-        description="Start the whole kvstore: registry, gateway, 1 leader and N followers; repair it when a "
-                    "follower dies.",
-        epilog="examples:\n  python labs/distributed-kvstore/coordinator.py --followers 3 --write-quorum 2 "
-               "--read-quorum 1\n  python labs/distributed-kvstore/coordinator.py --watch",
+        description="The kvstore: registry, gateway, a leader, N followers, repaired when one dies.",
+        epilog="examples:\n  python labs/distributed-kvstore/coordinator.py --followers 3 --write-quorum 2\n"
+               "  python labs/distributed-kvstore/coordinator.py --watch",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--replication", choices=sorted(STRATEGIES), default="single-leader",
                         help="replication strategy, as in lab 2 (default single-leader)")

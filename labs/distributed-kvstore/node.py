@@ -73,10 +73,10 @@ class Handler(NodeRoutes, replication.Handler):
 
 def main():
     parser = argparse.ArgumentParser(
-        description="A kvstore node: a leader, a follower, or the gateway; it sends heartbeats to the registry.",
-        epilog="examples:\n  python labs/distributed-kvstore/node.py --port 9102 --role follower --name follower1\n"
-               "  python labs/distributed-kvstore/node.py --port 8080 --role gateway --leader 9101 "
-               "--read-from 9102,9103",
+        description="A kvstore node: leader, follower or gateway; it sends the registry heartbeats.",
+        epilog="examples:\n  python labs/distributed-kvstore/node.py --port 9102 --role follower\n"
+               "  python labs/distributed-kvstore/node.py --port 8080 --role gateway\n"
+               "      --leader 9101 --read-from 9102,9103",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     flags.add(parser, "host", "port", "workers", "delay", "replication-delay", "registry", "heartbeat-interval",
               "read-quorum", "write-quorum", "limit", "window", port=9101)

@@ -91,7 +91,7 @@ def paused_reads(coordinator):
 
 def main():
     parser = argparse.ArgumentParser(
-        description="Write latency for W = 1..N, read latency for R = 1..N; writes/s before and after 20,000.",
+        description="Write latency for W = 1..N, reads for R = 1..N; writes/s, 2,000 and 20,000 in.",
         epilog="example: python labs/replication/bench.py --followers 3 --replication-delay 0.1",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--followers", type=int, default=3, help="N (default 3)")

@@ -134,10 +134,9 @@ STRATEGIES = {"single-leader": Coordinator}
 
 def main():
     parser = argparse.ArgumentParser(
-        description="Start 1 leader and N followers; write with quorum W, read with quorum R, never report a "
-                    "stale value.",
-        epilog="examples:\n  python labs/replication/coordinator.py --followers 3 --write-quorum 1 --read-quorum 1"
-               "\n  python labs/replication/coordinator.py --watch",
+        description="1 leader, N followers: writes with quorum W, reads with quorum R, none stale.",
+        epilog="examples:\n  python labs/replication/coordinator.py --followers 3 --write-quorum 1\n"
+               "  python labs/replication/coordinator.py --watch",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--replication", choices=sorted(STRATEGIES), default="single-leader",
                         help="replication strategy (default single-leader)")

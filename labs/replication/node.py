@@ -138,16 +138,15 @@ class Handler(ReplicaRoutes, JsonHandler, single.Handler):
 def main():
     parser = argparse.ArgumentParser(
         description="A replicated key-value node over HTTP: a leader or one of its followers.",
-        epilog="example: python labs/replication/node.py --port 9001 --role leader --replicate-to 9002,9003",
+        epilog="example: python labs/replication/node.py --role leader --replicate-to 9002,9003",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     flags.add(parser, "host", "port", "workers", "delay", "replication-delay", port=9001)
     parser.add_argument("--role", choices=["leader", "follower"], default="leader", help="(default leader)")
     parser.add_argument("--replicate-to", type=flags.parse_nodes, default=[],
                         help="a leader's followers, host:port list or bare ports")
-    parser.add_argument("--ack-timeout", type=flags.finite, default=1.0,
-                        help="seconds the leader waits for acks beyond the replication delays (default 1)")
-    parser.add_argument("--epoch", type=int, default=1, help="a leader's term: followers refuse older ones "
-                                                               "(default 1)")
+    parser.add_argument("--ack-timeout", type=flags.finite, default=1.0, help="seconds a leader waits for acks "
+                        "beyond the replication delays (default 1)")
+    parser.add_argument("--epoch", type=int, default=1, help="a leader's term: followers refuse older ones (default 1)")
     parser.add_argument("--catch-up", action="store_true",
                         help="start empty but not ready: serve nothing until caught up (a node brought back up)")
     args = parser.parse_args()

@@ -143,7 +143,7 @@ def memory(port, clients):
 
 def main():
     parser = argparse.ArgumentParser(
-        description="Compare load balancing strategies on unequal nodes; a front's cost; a limiter's memory.",
+        description="Load balancing strategies on unequal nodes; a front's cost; a limiter's memory.",
         epilog="example: python labs/scalability/bench.py", formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--port", type=port, default=18501, help="port of the first node (default 18501)")
     parser.add_argument("--delay", type=float, default=0.1, help="seconds of work per request (default 0.1)")

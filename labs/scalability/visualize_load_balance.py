@@ -54,8 +54,8 @@ def count_per_node(lines, status="2"):
 def main():
     argparse.ArgumentParser(
         description="Read a client run on stdin; chart the requests each node served.",
-        epilog="example: python labs/scalability/client.py --requests 60 | "
-               "python labs/scalability/visualize_load_balance.py",
+        epilog="example:\n  python labs/scalability/client.py --requests 60 |\n"
+               "      python labs/scalability/visualize_load_balance.py",
         formatter_class=argparse.RawDescriptionHelpFormatter).parse_args()
     lines = []
     for line in sys.stdin:
