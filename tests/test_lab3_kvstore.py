@@ -82,6 +82,14 @@ class GatewayTest(unittest.TestCase):
         self.assertEqual(headers["RateLimit-Policy"], '"fixed-window";q=3;w=30')
         self.assertEqual(store.get("anything", client="polite")[0], 404)  # another client has its own window
 
+    def test_lab_1s_client_through_the_gateway_is_one_client_and_ends_with_the_chart(self):
+        store = Store(self, "--rate-limit", "fixed-window", "--limit", 3, "--window", 30, followers=1)
+        result = run(f"{LAB}/client.py", "--gateway", store.gateway_port, "--requests", 6, "--concurrency", 2)
+        self.assertEqual(result.returncode, 0, result.stderr[-600:])
+        self.assertEqual(len(re.findall(r" 429 ", result.stdout)), 3, result.stdout)
+        self.assertIn("requests per node", result.stdout)
+        self.assertRegex((store.logs / "gateway.log").read_text(), r"ACCEPT client-\d+ -> leader v1")
+
     def test_the_coordinators_own_requests_are_not_limited_by_an_id_a_client_can_send(self):
         store = Store(self, "--rate-limit", "fixed-window", "--limit", 1, "--window", 30, followers=1)
         self.assertEqual([store.get("colour", client="coordinator")[0] for _ in range(2)], [404, 429])

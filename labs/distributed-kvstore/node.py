@@ -105,8 +105,8 @@ def main():
         node.gateway = Gateway(args.leader[0], args.read_from, args.load_balance, write_quorum, args.read_quorum)
         node.rate_limiter = LIMITERS[args.rate_limit](args.limit, args.window) if args.rate_limit else None
         learned = node.gateway.learn_versions()
-        print(f"gateway: writes to {ports(args.leader)}, reads from {ports(args.read_from)}; "
-              f"{'knows' if learned else 'could not learn'} the leader's versions", flush=True)
+        print(f"gateway: writes to {ports(args.leader)}, reads from {ports(args.read_from)}\n"
+              f"gateway: {'knows' if learned else 'could not learn'} the leader's versions", flush=True)
     name = args.name or f"{args.role}-{node.server_port}"
     threading.Thread(target=node.send_heartbeats, args=(args.registry, name, args.heartbeat_interval),
                      daemon=True).start()
