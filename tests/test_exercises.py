@@ -200,6 +200,24 @@ class WrongAttemptTest(unittest.TestCase):
         self.assertIn("after v3, not found v4 is fresh, it said False: not found carries the version of the delete",
                       output)
 
+    def detector(self, first, second, compare=">="):
+        return [f"if silence {compare} self.{first}_after:", f"    return {first!r}",
+                f"if silence {compare} self.{second}_after:", f"    return {second!r}", "return 'alive'"]
+
+    def test_failure_detector_that_tests_suspect_before_dead(self):
+        output = self.attempt("failure-detector", self.detector("suspect", "dead"))
+        self.assertIn("expected 'dead', got 'suspect': a silence past dead_after is past suspect_after too: is dead "
+                      "tested first?", output)
+
+    def test_failure_detector_at_the_wrong_boundary(self):
+        output = self.attempt("failure-detector", self.detector("dead", "suspect", ">"))
+        self.assertIn("got 'alive': a silence of exactly the threshold reaches it: >=, not >", output)
+
+    def test_failure_detector_with_the_wrong_threshold(self):
+        output = self.attempt("failure-detector", [line.replace("self.dead_after", "2 * self.dead_after")
+                                                   for line in self.detector("dead", "suspect")])
+        self.assertIn("compare the silence with self.suspect_after and self.dead_after", output)
+
     def test_an_attempt_that_raises_is_one_line_and_stops_the_checks(self):
         output = self.attempt("fixed-window", ["allowed = cont < self.limit"])
         self.assertEqual(output.count("NameError"), 1)

@@ -147,7 +147,8 @@ def failover(port, args):
 
 def main():
     parser = argparse.ArgumentParser(
-        description="Time a follower's crash and repair, the gateway's cost, a leader's crash.", epilog="example: python labs/distributed-kvstore/bench.py",
+        description="Time a follower's crash and repair, the gateway's cost, a leader's crash.",
+        epilog="example: python labs/distributed-kvstore/bench.py",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=lambda text: [int(size) for size in text.split(",")], default=[1000, 10000],
                         help="keys loaded before each kill (default 1000,10000)")

@@ -20,7 +20,17 @@ def expect(cases):
     for silence, state in cases:
         got = Registry.state_after(THRESHOLDS, silence)
         if got != state:
-            return f"after {silence} s of silence (suspect after 1 s, dead after 2 s): expected {state!r}, got {got!r}"
+            return f"after {silence} s of silence (suspect after 1 s, dead after 2 s): expected {state!r}, got " \
+                   f"{got!r}: {why(silence, state, got)}"
+
+
+def why(silence, state, got):
+    """The likely mistake behind a wrong word."""
+    if silence in (1.0, 2.0) and Registry.state_after(THRESHOLDS, silence + 0.01) == state:
+        return "a silence of exactly the threshold reaches it: >=, not >"
+    if (state, got) == ("dead", "suspect") and Registry.state_after(THRESHOLDS, 600.0) == "suspect":
+        return "a silence past dead_after is past suspect_after too: is dead tested first?"
+    return "compare the silence with self.suspect_after and self.dead_after"
 
 
 def alive_while_heartbeats_come():

@@ -63,10 +63,10 @@ class Registry(JsonServer):
     def state_after(self, silence):
         """alive, suspect or dead: only the silence decides."""
         # ---- BEGIN students' TODO (failure-detector): from a member's silence to a verdict ----
-        # `silence` is how many seconds ago the member's last heartbeat arrived. Return one word:
-        # 1. "dead" once the silence reaches self.dead_after seconds;
-        # 2. else "suspect" once it reaches self.suspect_after: it may only be slow;
-        # 3. else "alive".
+        # `silence` is how many seconds ago the member's last heartbeat arrived. A short silence means nothing;
+        # a longer one, from self.suspect_after seconds, may be a slow member: "suspect" warns, nobody acts;
+        # from self.dead_after seconds the member is "dead", and the coordinator replaces it. Return the word
+        # that fits the silence: "alive", "suspect" or "dead" (a silence of exactly a threshold reaches it).
         if silence >= self.dead_after:
             return "dead"
         if silence >= self.suspect_after:

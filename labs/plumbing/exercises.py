@@ -71,7 +71,8 @@ def missing_block(names):
     names = missing(names)
     return [] if not names else ["not written yet, and needed here:",
                                  *(f"  {name:<16} {EXERCISES[name][2]} in {EXERCISES[name][1]}" for name in names),
-                                 f"write them, then check them: {check_command()}. Behind? Your instructor can",
+                                 f"write {'them' if names[1:] else 'it'}, then check: {check_command()}. Behind? "
+                                 "Your instructor can",
                                  "put an answer in your copy: make solution EX=<name> DEST=<your copy>"]
 
 
