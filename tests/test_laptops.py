@@ -1,5 +1,6 @@
 """Every student laptop: what differs on Windows and macOS, tested here by making this system look like them."""
 import ctypes
+import importlib
 import os
 import subprocess
 import sys
@@ -7,7 +8,8 @@ import unittest
 from unittest import mock
 
 from labs import doctor
-from labs.plumbing import colour
+from labs.plumbing import colour, jsonhttp
+from labs.scalability import node as lab1
 from tests.helpers import ROOT
 
 
@@ -71,6 +73,25 @@ class DoctorTest(unittest.TestCase):
         self.assertIn("FIX  open files: 128 per process\n     raise it in each terminal: ulimit -n 1024",
                       result.stdout)
         self.assertTrue(all(len(line) <= 80 for line in result.stdout.splitlines()), result.stdout)
+
+
+class PortInUseTest(unittest.TestCase):
+    """A second server on a port in use fails, as the READMEs say; on Windows, SO_REUSEADDR would let it bind."""
+
+    def test_every_server_refuses_a_port_in_use(self):
+        first = lab1.Node("127.0.0.1", 0, 1, 0)  # lab 2's and lab 3's nodes, and lab 3's gateway, are lab 1's
+        self.addCleanup(first.server_close)
+        with self.assertRaises(OSError):
+            lab1.Node("127.0.0.1", first.server_port, 1, 0)
+        with self.assertRaises(OSError):  # the coordinators' servers and the registry
+            jsonhttp.JsonServer(("127.0.0.1", first.server_port), jsonhttp.JsonHandler)
+
+    def test_on_windows_no_server_reuses_an_address(self):
+        with mock.patch.object(sys, "platform", "win32"):  # the classes as Windows reads them
+            servers = importlib.reload(jsonhttp).JsonServer, importlib.reload(lab1).Node
+        self.addCleanup(importlib.reload, jsonhttp)
+        self.addCleanup(importlib.reload, lab1)
+        self.assertEqual([server.allow_reuse_address for server in servers], [False, False])
 
 
 if __name__ == "__main__":

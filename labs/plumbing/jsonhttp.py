@@ -113,6 +113,7 @@ class BadRequest(Exception):
 class JsonServer(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 128  # the default backlog of 5 drops bursts of concurrent clients
+    allow_reuse_address = sys.platform != "win32"  # on Windows, reuse lets a second server take a port in use
 
     def handle_error(self, request, client_address):
         """A client that hangs up mid-answer is no news; anything else is one line, not a traceback."""
