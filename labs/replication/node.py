@@ -61,7 +61,7 @@ class Node(single.Node, Leader, Follower):
             self.store.pop(entry["key"], None)
         else:
             self.store[entry["key"]] = entry["value"]
-        self.log.append(entry, time.monotonic())
+        self.log.append(entry, time.perf_counter())
         self.writes += 1
 
 
