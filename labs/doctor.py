@@ -21,7 +21,7 @@ PORTS = {  # the default ports, and how to move each lab off a busy one
     "lab 1": ([8000, 8001, 8002, 8003], "give its nodes other ports: --port 8101 ..."),
     "lab 2": ([9000, 9001, 9002, 9003, 9004], "the coordinator: --port 9300 --base-port 9301"),
     "lab 3": ([8080, 9100, 9101, 9102, 9103, 9104, 9105, 9106, 9200],
-              "the coordinator: --gateway-port 8090 --port 9400 --base-port 9401\n     --registry-port 9500"),
+              "the coordinator: --gateway-port 8090 --port 9400\n     --base-port 9401 --registry-port 9500"),
 }
 COLUMNS, ROWS = 80, 24  # the smallest terminal the live views and the event lines are made for
 FILES = 256  # open files (connections too) a process may hold: macOS's default, enough for every lab

@@ -4,7 +4,7 @@ the gateway's rate limit."""
 import unittest
 from concurrent.futures import ThreadPoolExecutor
 
-from tests.helpers import free_port, http, logs_folder, raw_request, run, start, start_node, wait_healthy
+from tests.helpers import free_block, free_port, http, logs_folder, raw_request, run, start, start_node, wait_healthy
 from tests.test_lab3_kvstore import Store
 
 NODE = "labs/replication/node.py"
@@ -81,9 +81,12 @@ class HostileSettingsTest(unittest.TestCase):
     def test_logs_that_cannot_be_a_folder_is_one_line_and_exit_code_2(self):
         not_a_folder = logs_folder(self) / "a-file"
         not_a_folder.write_text("")
-        for script in ("labs/replication/coordinator.py", f"{KV}/coordinator.py"):
+        ports = {"labs/replication/coordinator.py": ["--base-port", free_block(5)],  # the defaults may be busy
+                 f"{KV}/coordinator.py": ["--base-port", free_block(8), "--gateway-port", free_port(),
+                                          "--registry-port", free_port()]}
+        for script in ports:
             with self.subTest(script=script):
-                result = run(script, "--logs", not_a_folder, "--port", free_port(), timeout=20)
+                result = run(script, "--logs", not_a_folder, "--port", free_port(), *ports[script], timeout=20)
                 self.assertEqual(result.returncode, 2)
                 self.assertIn("cannot be a folder", result.stderr)
                 self.assertNotIn("Traceback", result.stderr)

@@ -241,7 +241,8 @@ class SelfRepairTest(unittest.TestCase):
         self.assertEqual(store.put("colour", "blue")[0], 201)
         first = store.node("gateway")["pid"]
         store.command("kill gateway")
-        wait_until(lambda: store.event("dead", r"gateway :\d+ exited"), 5, "the supervisor to notice")
+        said = r"^gateway :\d+ stopped \(killed or crashed\): restarting it$"  # no exit code: Windows' reads 1
+        wait_until(lambda: store.event("dead", said), 5, "the supervisor to notice")
         wait_until(lambda: store.node("gateway").get("pid") not in (None, first), 10, "a new gateway process")
         wait_healthy(store.gateway_port)
         self.assertEqual(store.get("colour")[1]["value"], "blue")

@@ -69,15 +69,15 @@ def repair(port, keys, args):
     with store(port, args) as (type_in, coordinator, gateway):
         load(gateway, keys)
         seen = max(event["id"] for event in send(coordinator, "GET", "/status")[1]["events"])
-        times, said, killed = {}, "", time.monotonic()
+        times, said, killed = {}, "", time.perf_counter()
         type_in("kill follower2")
-        while "total" not in times and time.monotonic() < killed + args.dead_after + 30:
+        while "total" not in times and time.perf_counter() < killed + args.dead_after + 30:
             status = send(coordinator, "GET", "/status")[1]
             for event in [event for event in status["events"] if event["id"] > seen]:
                 seen = event["id"]
                 step = next((step for step, (kind, text) in STEPS.items()
                              if event["kind"] == kind and text in event["text"]), None)
-                times.setdefault(step, time.monotonic() - killed)
+                times.setdefault(step, time.perf_counter() - killed)
                 said = event["text"] if step == "catch-up" else said
             time.sleep(POLL)
         new = next((node for node in status["nodes"] if node["name"] == f"follower{args.followers + 1}"), {})
@@ -119,7 +119,7 @@ def failover(port, args):
             for count in itertools.count():
                 status, reply = send(gateway, "PUT", f"/kv/{key}", {"value": count}, timeout=10)
                 if status in (200, 201):
-                    acked[key] = (reply["version"], time.monotonic(), reply["node"])
+                    acked[key] = (reply["version"], time.perf_counter(), reply["node"])
                 else:
                     refused[0] += 1
                     time.sleep(0.01)
@@ -129,9 +129,9 @@ def failover(port, args):
         for thread in threads:
             thread.start()
         time.sleep(1)
-        killed, refused[0] = time.monotonic(), 0
+        killed, refused[0] = time.perf_counter(), 0
         type_in("kill leader")
-        while not any(node != old for _, _, node in acked.values()) and time.monotonic() < killed + 30:
+        while not any(node != old for _, _, node in acked.values()) and time.perf_counter() < killed + 30:
             time.sleep(POLL)
         stop.set()
         for thread in threads:

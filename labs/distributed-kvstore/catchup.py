@@ -29,15 +29,15 @@ def call(node, method, path, body=None):
 def catch_up(leader, follower, followers, deadline=10):
     """Copy the leader's data to follower, then make the leader replicate to followers (which include it);
     return once follower holds every write the leader held when it joined: keys, versions, seconds."""
-    started = time.monotonic()
+    started = time.perf_counter()
     snapshot = call(leader, "GET", "/snapshot")                         # 1. every key's newest write, at vS
     call(follower, "PUT", "/snapshot", snapshot)                        # 2. the follower holds v1..vS
     joined = call(leader, "PUT", "/followers", {"followers": followers})  # 3. the stream sends it what came after
     target = call(leader, "GET", "/health")["version"]
     while call(follower, "GET", "/health")["version"] < target:         # 4. wait until it holds all of it
-        if time.monotonic() - started > deadline:
+        if time.perf_counter() - started > deadline:
             raise CatchUpFailed(f"{follower} did not reach v{target} within {deadline} s")
         time.sleep(POLL)
     return {"keys": len(snapshot["entries"]), "snapshot_version": snapshot["version"], "version": target,
             "replayed": target - snapshot["version"], "followers": joined["followers"],
-            "seconds": time.monotonic() - started}
+            "seconds": time.perf_counter() - started}

@@ -73,7 +73,7 @@ class Store(Coordinator):
 
     def restart(self, member):
         """The gateway or the registry, on its own port again (a supervisor's job)."""
-        self.once("dead", f"{member} exited (code {member.process.returncode}): restarting it")
+        self.once("dead", f"{member} stopped (killed or crashed): restarting it")
         processes.stop(member.process)  # and its pipe
         try:
             self.start_member(member)

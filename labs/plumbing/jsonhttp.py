@@ -5,6 +5,7 @@ JsonServer and JsonHandler answer in JSON, refusals too: a body too large (413),
 a length (411) or with two (400), a key not in UTF-8 (400), a method nobody serves (501). Internal routes
 take calls only from this run's processes: a coordinator gives them a secret (LABS_SECRET) and send() shows it.
 """
+import errno
 import hmac
 import http.client
 import json
@@ -113,6 +114,19 @@ class BadRequest(Exception):
 class JsonServer(ThreadingHTTPServer):
     daemon_threads = True
     request_queue_size = 128  # the default backlog of 5 drops bursts of concurrent clients
+    allow_reuse_address = sys.platform != "win32"  # on Windows, reuse lets a second server take a port in use
+    full = False  # True once this server said it reached the open-file limit
+
+    def get_request(self):
+        """accept(); at the open-file limit one line (once), and a pause: socketserver drops the error, calls again."""
+        try:
+            return super().get_request()
+        except OSError as error:
+            if error.errno in (errno.EMFILE, errno.ENFILE) and not self.full:
+                self.full = True
+                print(f"{time.strftime('%H:%M:%S')} too many open files: ulimit -n 1024 raises the limit", flush=True)
+            time.sleep(0.05)
+            raise
 
     def handle_error(self, request, client_address):
         """A client that hangs up mid-answer is no news; anything else is one line, not a traceback."""
@@ -126,8 +140,7 @@ class JsonHandler(BaseHTTPRequestHandler):
     timeout = 30  # a client that stops sending mid-request, or stays idle, does not hold a thread forever
 
     def handle_one_request(self):
-        """http.server's, and every BadRequest raised while handling the request is answered in JSON; so is a
-        students' exercise not written yet (501, and what to do)."""
+        """http.server's, and a BadRequest answered in JSON; so is an exercise not written yet (501, what to do)."""
         try:
             super().handle_one_request()
         except BadRequest as error:
@@ -201,8 +214,7 @@ class JsonHandler(BaseHTTPRequestHandler):
             raise BadRequest(403, "internal route: only the processes of this run may call it")
 
     def send_json(self, status, body, headers=None, pretty=False, log=True):
-        """Answer with a JSON body (indented if pretty), then log one line for this request (unless not log:
-        a browser view polling twice a second would drown the lines people read)."""
+        """Answer in JSON (indented if pretty), then log one line (not log: a view polling would drown the log)."""
         data = json.dumps(body, indent=2 if pretty else None).encode() + b"\n"  # \n: curl's output ends its line
         self.send_body(status, data, "application/json", headers)
         if log:

@@ -26,9 +26,9 @@ def timed(call, times):
     """Run call() times times; return the latencies in ms, and whether every answer was a 2xx."""
     latencies, ok = [], True
     for count in range(times):
-        started = time.monotonic()
+        started = time.perf_counter()
         status, _ = call(count)
-        latencies.append((time.monotonic() - started) * 1000)
+        latencies.append((time.perf_counter() - started) * 1000)
         ok = ok and 200 <= status < 300
     return latencies, ok
 
@@ -46,13 +46,13 @@ def writes_per_second(coordinator, count, writers=8, keys=10):
             if coordinator.write(f"key-{number % keys}", number)[0] in (200, 201):
                 with lock:
                     acked[0] += 1
-    started = time.monotonic()
+    started = time.perf_counter()
     threads = [threading.Thread(target=writer) for _ in range(writers)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    return acked[0] / (time.monotonic() - started)
+    return acked[0] / (time.perf_counter() - started)
 
 
 def throughput(args):

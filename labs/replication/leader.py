@@ -60,7 +60,7 @@ class Leader:
             with self.changed:
                 if not self.changed.wait_for(lambda: self.lacks(follower), RETRY):
                     continue
-                held, now, newest = self.held.get(follower, 0), time.monotonic(), self.log.version
+                held, now, newest = self.held.get(follower, 0), time.perf_counter(), self.log.version
                 if held is None:  # we do not know yet what it holds: an empty delivery asks
                     path, body = "/replicate", {"entries": [], "after": self.log.last, "version": newest,
                                                 "epoch": self.epoch}
@@ -92,7 +92,7 @@ class Leader:
                 version = reply["version"]
                 self.held[follower] = held = version if self.log.epoch_at(version) == reply["last_epoch"] else DIVERGED
                 self.unreachable.discard(follower)
-                self.log.acked(follower, held, time.monotonic())
+                self.log.acked(follower, held, time.perf_counter())
                 self.log.trim(min(held or 0 for held in self.held.values()))
             else:
                 self.unreachable.add(follower)

@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root, for `import labs...`
 from labs.plumbing import flags  # noqa: E402
-from labs.plumbing.jsonhttp import BadRequest, JsonHandler, decode_key, shallow  # noqa: E402
+from labs.plumbing.jsonhttp import BadRequest, JsonHandler, JsonServer, decode_key, shallow  # noqa: E402
 from labs.replication.follower import Follower  # noqa: E402
 from labs.replication.leader import Leader  # noqa: E402
 from labs.replication.log import Log  # noqa: E402
@@ -25,8 +25,9 @@ from labs.replication.routes import ReplicaRoutes  # noqa: E402
 from labs.scalability import node as single  # noqa: E402  (lab 1's node: the one this one replicates)
 
 
-class Node(single.Node, Leader, Follower):
-    """Lab 1's node with a role: a leader writes the log (leader.py), a follower applies it (follower.py)."""
+class Node(single.Node, JsonServer, Leader, Follower):
+    """Lab 1's node, hardened by the plumbing (JsonServer), with a role: a leader writes the log (leader.py), a
+    follower applies it (follower.py)."""
 
     def __init__(self, address, handler, workers, delay, role="leader", followers=(), replication_delay=0.3,
                  ack_timeout=1.0, ready=True, epoch=1):
@@ -61,7 +62,7 @@ class Node(single.Node, Leader, Follower):
             self.store.pop(entry["key"], None)
         else:
             self.store[entry["key"]] = entry["value"]
-        self.log.append(entry, time.monotonic())
+        self.log.append(entry, time.perf_counter())
         self.writes += 1
 
 

@@ -33,6 +33,7 @@ class Node(ThreadingHTTPServer):
 
     daemon_threads = True
     request_queue_size = 128  # the default backlog of 5 drops bursts of concurrent clients
+    allow_reuse_address = sys.platform != "win32"  # on Windows, reuse lets a second node take a port in use
     rate_limiter = balancer = None  # the strategies of --rate-limit and --load-balance; None: off
 
     def __init__(self, host, port, workers, delay):
