@@ -60,7 +60,7 @@ class LeastResponseTime(Strategy):
         active = self.active.get(node, 0)
         if active == 0 and not self.known(node, now):
             return 0.0
-        return self.average.get(node, RETRY) * (active + 1)  # no answer yet: slow, but not as a dead node
+        return self.average.get(node, RETRY) * (active + 1)  # never answered yet: slow, not dead
 
     def pick(self):
         with self.lock:
