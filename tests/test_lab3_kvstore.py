@@ -88,6 +88,8 @@ class GatewayTest(unittest.TestCase):
         self.assertEqual(result.returncode, 0, result.stderr[-600:])
         self.assertEqual(len(re.findall(r" 429 ", result.stdout)), 3, result.stdout)
         self.assertIn("requests per node", result.stdout)
+        self.assertNotIn(":8001", result.stdout)  # the chart's rows: the gateway and the nodes that answered
+        self.assertRegex(result.stdout, rf"127.0.0.1:{store.gateway_port} +0 ok\n +x+ 3 rejected")
         self.assertRegex((store.logs / "gateway.log").read_text(), r"ACCEPT client-\d+ -> leader v1")
 
     def test_the_coordinators_own_requests_are_not_limited_by_an_id_a_client_can_send(self):

@@ -26,6 +26,8 @@ def expect(cases):
 
 def why(silence, state, got):
     """The likely mistake behind a wrong word."""
+    if got not in ("alive", "suspect", "dead"):
+        return 'return one of the words "alive", "suspect", "dead"'
     if silence in (1.0, 2.0) and Registry.state_after(THRESHOLDS, silence + 0.01) == state:
         return "a silence of exactly the threshold reaches it: >=, not >"
     if (state, got) == ("dead", "suspect") and Registry.state_after(THRESHOLDS, 600.0) == "suspect":
@@ -52,7 +54,7 @@ def only_the_three_words():
     """answers only the words "alive", "suspect" or "dead" """
     got = {Registry.state_after(THRESHOLDS, silence / 10) for silence in range(0, 40)}
     if not got <= {"alive", "suspect", "dead"}:
-        return f"expected only alive, suspect and dead, got {sorted(map(repr, got))}"
+        return f"expected only alive, suspect and dead, got {', '.join(sorted(map(repr, got)))}"
 
 
 if __name__ == "__main__":

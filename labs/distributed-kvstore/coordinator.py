@@ -143,12 +143,13 @@ def main():
                      "and --window > 0")
     check(parser, args, [args.port, args.gateway_port, args.registry_port,
                          *range(args.base_port, args.base_port + args.followers + 1)])
-    for line in exercises.missing_block(["fixed-window"] * bool(args.rate_limit) + ["freshness", "failure-detector"]):
-        print(line, flush=True)  # the students' edition: what this store runs on, not written yet
     store = KVStore(args)
+    for line in exercises.missing_block(store.exercises()):
+        print(line, flush=True)  # the students' edition: what this store runs on, not written yet
     run(parser, args, store, KVStoreHandler, f"kvstore: {args.replication}, on your labs 1 and 2; clients use the "
         f"gateway :{args.gateway_port}\nregistry :{args.registry_port}; coordinator API and picture: "
-        f"http://127.0.0.1:{args.port}", KVStorePrompt(store, args.script))
+        f"http://127.0.0.1:{args.port}" + (f"\nthe gateway limits each client to {args.limit} requests per "
+        f"{args.window:g} s ({args.rate_limit})" if args.rate_limit else ""), KVStorePrompt(store, args.script))
 
 
 if __name__ == "__main__":

@@ -12,6 +12,12 @@ class KVStorePrompt(Prompt):
     intro = "commands: put KEY VALUE, get KEY, kill NODE, down NODE, up NODE, status,\n" \
             "          quorum W R, wait SECONDS, help, quit"
 
+    def preloop(self):
+        """Above the prompt, once more: each exercise the store runs on that is not written yet, one line each."""
+        super().preloop()
+        for name in exercises.missing(self.coordinator.exercises()):
+            print(exercises.needs(name), flush=True)
+
     def service(self, arg):
         """The gateway or the registry, by name or port; None if it is neither."""
         store = self.coordinator
@@ -28,7 +34,7 @@ class KVStorePrompt(Prompt):
         return super().node(arg)
 
     def do_kill(self, arg):
-        """kill NODE: crash that process (kill -9): no goodbye, the registry only notices the silence."""
+        """kill NODE: crash that process (kill -9): no goodbye; the registry notices the silence."""
         if not arg.strip():
             return print("usage: kill NODE, like kill follower2 (also: kill gateway, kill registry)", flush=True)
         node = self.service(arg) or self.node(arg)

@@ -29,6 +29,11 @@ class Store(Coordinator):
         self.told = None  # the routes the gateway last acknowledged
         self.said = set()  # failures said since the store was last whole: see once()
 
+    def exercises(self):
+        """The students' exercises this store runs on: the fixed window (at the gateway, if limited), the freshness
+        rule, the failure detector."""
+        return ["fixed-window"] * bool(self.args.rate_limit) + ["freshness", "failure-detector"]
+
     def command(self, member):
         """The command line of any member: the registry's, or lab 3's node.py as leader, follower or gateway."""
         if member is self.registry:

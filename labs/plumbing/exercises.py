@@ -132,6 +132,8 @@ def solution(name, destination):
     if not target.is_file():
         raise SystemExit(f"{destination} has no {EXERCISES[name][1]}: is it a students' edition?")
     answer, first, last = region((ROOT / EXERCISES[name][1]).read_text(encoding="utf-8"), name)
+    if STUB.format(name) in "".join(answer[first:last]):
+        raise SystemExit("this copy holds no answer: run it in the instructor's repository")
     lines, start, end = region(target.read_text(encoding="utf-8"), name)
     target.write_text("".join(lines[:start] + answer[first:last] + lines[end:]), encoding="utf-8")
     return target

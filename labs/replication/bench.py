@@ -65,8 +65,8 @@ def throughput(args):
         print(f"{'at the start':<22} {first:8.0f} writes/s", flush=True)
         writes_per_second(coordinator, args.writes - 2000)
         later = writes_per_second(coordinator, 2000)
-        print(f"{f'after {args.writes:,} writes':<22} {later:8.0f} writes/s  ({later / first:.0%} of the start; "
-              f"target: at least 90%)", flush=True)
+        print(f"{f'after {args.writes:,} writes':<22} {later:8.0f} writes/s ({later / first:.0%} of the start; "
+              f"target 90%)", flush=True)
         memory = processes.rss_mb(coordinator.leader.process.pid)
         print(f"the leader's memory after {args.writes + 2000:,} writes: "
               + (f"{memory:.1f} MB" if memory else "not measured here (no ps command)"), flush=True)
@@ -111,7 +111,7 @@ def main():
     try:
         coordinator.start()
         print(f"N = {n} followers, follower k acks after k x {args.replication_delay} s, {args.delay} s of work "
-              f"per request, {args.requests} sequential requests per row\n")
+              f"per request,\n{args.requests} sequential requests per row\n")
         print(f"{'quorum':<8} {'p50':>11} {'slowest':>11}")
         for w in range(1, n + 1):
             coordinator.write_quorum = w

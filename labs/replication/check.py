@@ -24,8 +24,8 @@ def judged(cases):
                                      {"value": "x", "version": version} if status == 200 else {"error": "..."})
         except KeyError:
             return f"status {status} comes without a version: look at the status first"
-        if got is None:
-            return "is_fresh returned None: return True or False"
+        if not isinstance(got, bool):
+            return f"is_fresh returned {got!r}: return True or False"
         if got != fresh:
             answer = {200: f"a value at v{version}", 404: f"not found v{version}"}.get(status, f"status {status}")
             return f"after v{newest}, {answer} is {'fresh' if fresh else 'stale'}, it said {got!r}: {why}"

@@ -88,7 +88,7 @@ class Prompt(cmd.Cmd):
         return node
 
     def do_put(self, arg):
-        """put KEY VALUE: write through the leader, acknowledged once W followers hold it (VALUE is JSON or text)."""
+        """put KEY VALUE: write through the leader; done once W followers hold it (VALUE: JSON or text)."""
         key, _, text = arg.strip().partition(" ")
         if not key or not text.strip():
             return print("usage: put KEY VALUE", flush=True)
