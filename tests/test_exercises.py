@@ -118,6 +118,13 @@ class SolutionTest(unittest.TestCase):
         self.assertEqual(run_in(folder, "labs/check.py", 2).returncode, 0)
         self.assertEqual(run_in(folder, "labs/check.py", 1).returncode, 1)  # the others are still to write
 
+    def test_an_edition_has_no_answer_to_give(self):
+        folder = edition(self)
+        result = subprocess.run([sys.executable, "-m", "labs.plumbing.exercises", "--solution", "freshness", "."],
+                                cwd=folder, capture_output=True, text=True, timeout=30)
+        self.assertEqual((result.returncode, result.stderr), (2, "this copy holds no answer: run it in the "
+                                                                 "instructor's repository\n"))
+
     def test_a_folder_that_is_no_edition_is_one_line_and_exit_code_2(self):
         folder = Path(tempfile.mkdtemp(prefix="not-an-edition-"))
         self.addCleanup(shutil.rmtree, folder, ignore_errors=True)
@@ -191,6 +198,10 @@ class WrongAttemptTest(unittest.TestCase):
                                             "    return True"])
         self.assertIn("is_fresh returned None: return True or False", output)
 
+    def test_freshness_that_answers_no_bool(self):
+        output = self.attempt("freshness", ["return 'yes' if status in (200, 404) else 'no'"])
+        self.assertIn("is_fresh returned 'yes': return True or False", output)
+
     def test_freshness_that_accepts_an_older_version(self):
         output = self.attempt("freshness", ["return status in (200, 404)"])
         self.assertIn("after v3, a value at v2 is stale, it said True: a client would go back in time", output)
@@ -217,6 +228,11 @@ class WrongAttemptTest(unittest.TestCase):
         output = self.attempt("failure-detector", [line.replace("self.dead_after", "2 * self.dead_after")
                                                    for line in self.detector("dead", "suspect")])
         self.assertIn("compare the silence with self.suspect_after and self.dead_after", output)
+
+    def test_failure_detector_with_another_word(self):
+        output = self.attempt("failure-detector", ["return 'suspected' if silence >= self.suspect_after else 'alive'"])
+        self.assertIn("got 'suspected': return one of the words \"alive\", \"suspect\", \"dead\"", output)
+        self.assertIn("got 'alive', 'suspected'", output)
 
     def test_an_attempt_that_raises_is_one_line_and_stops_the_checks(self):
         output = self.attempt("fixed-window", ["allowed = cont < self.limit"])
