@@ -79,8 +79,8 @@ def returning(first_port, delay):
         back, served = time.perf_counter(), served_by(front, nodes[1])
         while served_by(front, nodes[1]) == served and time.perf_counter() < back + 30:
             time.sleep(0.02)
-        print(f"\na backend stopped for 2 s, then started again, under 12 threads through a least-response-time\n"
-              f"front: it served again {time.perf_counter() - back:.2f} s after it was back (target: within 5 s)")
+        print(f"\na backend stopped for 2 s, then started again, under 12 threads through a\nleast-response-time "
+              f"front: it served again {time.perf_counter() - back:.2f} s after it was back\n(target: within 5 s)")
     finally:
         stop.set()
         for child in children:
@@ -98,7 +98,7 @@ def front_cost(first_port, requests=400):
     try:
         start_node(children, first_port, "--delay", 0)
         start_node(children, first_port + 1, "--load-balance", "round-robin", "--backends", node)
-        print("\na front, one request at a time, no work (target: it adds at most 0.8 ms to the p50):", flush=True)
+        print("\na front, one request at a time, no work (target: it adds at most 0.8 ms to p50):", flush=True)
         for method, body in (("PUT", {"value": 1}), ("GET", None)):  # writes first: the reads find the keys
             times = {}
             for target in (node, front):
