@@ -47,7 +47,9 @@ class RepositoryTest(unittest.TestCase):
                 self.assertIn(part, line)
 
 
-class StudentsEditionTest(unittest.TestCase):
+class InAnEdition(unittest.TestCase):
+    """Tests that share one students' edition, made once for the class."""
+
     @classmethod
     def setUpClass(cls):
         cls.folder = Path(tempfile.mkdtemp(prefix="students-"))
@@ -56,6 +58,9 @@ class StudentsEditionTest(unittest.TestCase):
     @classmethod
     def tearDownClass(cls):
         shutil.rmtree(cls.folder, ignore_errors=True)
+
+
+class StudentsEditionTest(InAnEdition):
 
     @needs("fixed-window")
     def test_the_answers_are_gone_the_hints_stay_and_every_file_compiles(self):
@@ -135,17 +140,8 @@ class SolutionTest(unittest.TestCase):
                                                       f"students' edition?"])
 
 
-class WrongAttemptTest(unittest.TestCase):
+class WrongAttemptTest(InAnEdition):
     """Typical wrong answers, written into a students' edition: the check says where the mistake is."""
-
-    @classmethod
-    def setUpClass(cls):
-        cls.folder = Path(tempfile.mkdtemp(prefix="attempt-"))
-        student_edition(cls.folder)
-
-    @classmethod
-    def tearDownClass(cls):
-        shutil.rmtree(cls.folder, ignore_errors=True)
 
     def attempt(self, name, code):
         """What the exercise's check prints with code in place of the stub."""
