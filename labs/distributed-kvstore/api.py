@@ -98,7 +98,7 @@ class NodeRoutes:
         if self.server.gateway is None:
             return super().log_line(status)
         print(cut(f"{time.strftime('%H:%M:%S')} {self.command:<6} {self.path[:14]:<14} {status} "
-                  f"{(time.monotonic() - self.start) * 1000:3.0f} ms{self.note}", 80) + "\n", end="", flush=True)
+                  f"{(time.perf_counter() - self.start) * 1000:3.0f} ms{self.note}", 80) + "\n", end="", flush=True)
 
     def put_followers(self):
         """PUT /followers {"followers": [...]}: the leader replicates to these from now on (a repair)."""

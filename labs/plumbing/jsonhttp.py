@@ -152,7 +152,7 @@ class JsonHandler(BaseHTTPRequestHandler):
     def parse_request(self):
         """http.server's parsing, and a path in plain ASCII: other characters must come percent-encoded.
         A request with a body closes its connection after the answer, unless read_body() read all of it."""
-        self.start, self.note = time.monotonic(), ""  # this request's own, for its log line (lab 1's log_line)
+        self.start, self.note = time.perf_counter(), ""  # this request's own, for its log line (lab 1's log_line)
         if not super().parse_request():
             return False
         if not self.path.isascii():
