@@ -1,48 +1,60 @@
-"""The kvstore's prompt: lab 2's commands, plus `kill NODE`, a crash without goodbye.
+"""The kvstore's prompt: lab 2's put, get, status, quorum, wait and quit, plus kill, partition and heal.
 
-Lab 3. `kill` works on the leader, a follower, the gateway or the registry; a replaced follower's
-old name says what took its place.
+Lab 3, not a lesson. `kill` crashes the leader, a follower, the gateway or the registry; `partition`
+cuts nodes off from all the others while every process runs on; a replaced follower's old name says
+what took its place.
 """
-from labs.plumbing import exercises
+from labs.replication.display import table
 from labs.replication.prompt import Prompt
 
 
 class KVStorePrompt(Prompt):
     PROMPT = "kvstore> "
-    intro = "commands: put KEY VALUE, get KEY, kill NODE, down NODE, up NODE, status,\n" \
+    intro = "commands: put KEY VALUE, get KEY, kill NODE, partition NODE..., heal, status,\n" \
             "          quorum W R, wait SECONDS, help, quit"
 
-    def preloop(self):
-        """Above the prompt, once more: each exercise the store runs on that is not written yet, one line each."""
-        super().preloop()
-        for name in exercises.missing(self.coordinator.exercises()):
-            print(exercises.needs(name), flush=True)
-
-    def service(self, arg):
-        """The gateway or the registry, by name or port; None if it is neither."""
-        store = self.coordinator
-        return next((m for m in (store.gateway, store.registry) if arg.strip() in (m.name, str(m.port))), None)
-
     def node(self, arg):
-        """Lab 2's lookup, which also says what became of a replaced follower, and of gateway and registry."""
-        name = arg.strip()
-        if name in self.coordinator.replaced:
-            return print(f"{name} was declared dead and replaced by {self.coordinator.replaced[name]}", flush=True)
-        if self.service(name):
-            return print(f"{name} starts and stops with the store; `kill {name}` crashes it: it is restarted",
-                         flush=True)
-        return super().node(arg)
+        """Lab 2's lookup, the gateway and the registry too; a replaced follower says what replaced it."""
+        store, name = self.coordinator, arg.strip()
+        if name in store.successors:
+            return print(f"{name} was declared dead and replaced by {store.successors[name]}", flush=True)
+        return next((m for m in (store.gateway, store.registry) if name in (m.name, str(m.port))), None) \
+            or super().node(arg)
 
     def do_kill(self, arg):
-        """kill NODE: crash that process (kill -9): no goodbye; the registry notices the silence."""
-        if not arg.strip():
-            return print("usage: kill NODE, like kill follower2 (also: kill gateway, kill registry)", flush=True)
-        node = self.service(arg) or self.node(arg)
+        """kill NODE: crash that process (kill -9), no goodbye; the registry hears only silence."""
+        node = self.node(arg)
         if node and node.up:
-            node.process.kill()
-            self.coordinator.event("killed", f"{node} (pid {node.process.pid}) crashed: kill -9")
-            if not exercises.written("failure-detector"):  # the students' edition: nobody will notice
-                print(f"no death is noticed until the failure detector is written:\n"
-                      f"{exercises.needs('failure-detector')}", flush=True)
+            self.coordinator.kill(node)
         elif node:
             print(f"{node} is not running", flush=True)
+
+    def do_partition(self, arg):
+        """partition NODE...: cut these nodes off from all the others (coordinator, registry, gateway too),
+        both ways; they run on. partition alone: the cut now."""
+        store, names = self.coordinator, arg.split()
+        if not names:
+            return print(f"the cut: {', '.join(store.cut)} | all the others" if store.cut else "no partition",
+                         flush=True)
+        nodes = [store.cluster.find(name) for name in names]
+        if None in nodes or len(nodes) == len(store.cluster.nodes):
+            return print("name some of the nodes (not all): the leader, followers; like partition leader", flush=True)
+        store.partition([node.name for node in nodes])
+
+    def do_heal(self, arg):
+        """heal: the partition is gone; every process reaches every other again."""
+        self.coordinator.heal()
+
+    def do_down(self, arg):
+        """down NODE: stop that node's process; the store repairs itself as after a kill."""
+        super().do_down(arg)
+
+    def do_up(self, arg):
+        """up NODE: lab 2's; here the store brings up what it needs itself."""
+        print("the store starts what it needs itself: a dead node is replaced", flush=True)
+
+    def do_status(self, arg):
+        """status: the node table, and the partition if there is one."""
+        status = self.coordinator.status()
+        cut = [f"partition: {', '.join(status['cut'])} | all the others"] if status["cut"] else []
+        print("\n".join(cut + table(status)), flush=True)

@@ -1,138 +1,219 @@
-"""The kvstore's processes: lab 2's coordinator, with a registry and a gateway; every put and get through it.
+"""The kvstore's processes: the registry, lab 2's leader and followers (lab 3's node.py), the gateway.
 
-Lab 3, plumbing of coordinator.py (which holds the lesson: the repair). Starts the registry first (the
-others send it heartbeats), then lab 2's leader and followers (lab 3's node.py: with heartbeats), then
-the gateway; registers each member with the registry; tells the gateway where writes and reads go; stops
-them all. The prompt's put and get go through the gateway, like any client's.
+Lab 3, not a lesson: what coordinator.py repairs. Store starts them (the registry first: the others
+send it heartbeats), registers each with the registry, tells the gateway where writes and reads go,
+restarts a gateway or a registry that exited, shows what the registry says, runs the prompt's commands
+(put and get through the gateway, like any client's; kill; partition and heal) and stops them all.
 """
+import json
+import os
+import time
 from pathlib import Path
 from urllib.parse import quote
 
 from labs.plumbing import processes
+from labs.plumbing.colour import print_line
+from labs.plumbing.exercises import missing
 from labs.plumbing.jsonhttp import send
-from labs.replication.cluster import READ_TIMEOUT, Replica
-from labs.replication.coordinator import Coordinator
-from labs.replication.display import said, short
+from labs.replication.cluster import ASK_TIMEOUT, Cluster, Replica
+from labs.replication.display import tell_read, tell_write
 
 HERE = Path(__file__).resolve().parent
 
 
-class Store(Coordinator):
-    """Lab 2's single leader and followers, behind a gateway, watched by a registry."""
+class Store:
+    """The processes of one store, in lab 2's map (nodes[0] the leader), plus a gateway and a registry."""
 
-    def __init__(self, args):
-        super().__init__(args.followers, args.write_quorum, args.read_quorum, args.base_port, args.delay,
-                         args.replication_delay, logs=args.logs)
-        self.args = args
+    def __init__(self, args, show=print_line):
+        self.args, self.epoch, self.cut, self.told, self.view = args, 1, [], None, {}
+        self.cluster = Cluster([Replica("leader", "leader", args.base_port)] +
+                               [Replica(f"follower{number}", "follower", args.base_port + number)
+                                for number in range(1, args.followers + 1)], args.logs, show)
         self.registry = Replica("registry", "registry", args.registry_port)
         self.gateway = Replica("gateway", "gateway", args.gateway_port)
-        self.told = None  # the routes the gateway last acknowledged
-        self.said = set()  # failures said since the store was last whole: see once()
+        self.write_quorum, self.read_quorum = args.write_quorum, args.read_quorum
+        # a replaced follower's name -> its successor's; the registry's events shown; when a process exited
+        self.successors, self.seen, self.exited = {}, 0, {}
+        self.next_port = args.base_port + args.followers + 1
+        # the partition's sides, for every process of this run: see labs/plumbing/jsonhttp.py, across()
+        self.cut_file = Path(args.logs).resolve() / "partition.json"
+        os.environ["LABS_CUT"] = str(self.cut_file)
 
-    def exercises(self):
-        """The students' exercises this store runs on: the fixed window (at the gateway, if limited), the freshness
-        rule, the failure detector."""
-        return ["fixed-window"] * bool(self.args.rate_limit) + ["freshness", "failure-detector"]
-
-    def command(self, member):
-        """The command line of any member: the registry's, or lab 3's node.py as leader, follower or gateway."""
+    def command(self, member, *more):
+        """The command line of a member: the registry's, or node.py's as leader, follower or gateway."""
+        args = self.args
         if member is self.registry:
-            return [HERE / "registry.py", "--port", member.port, "--notify", self.args.port,
-                    "--suspect-after", self.args.dead_after / 2, "--dead-after", self.args.dead_after]
-        heartbeats = ["--name", member.name, "--registry", self.registry.address,
-                      "--heartbeat-interval", self.args.heartbeat_interval]
+            return [HERE / "registry.py", "--port", member.port, "--suspect-after", args.dead_after / 2,
+                    "--dead-after", args.dead_after]
+        command = [HERE / "node.py", "--port", member.port, "--role", member.role, "--name", member.name,
+                   "--registry", self.registry.address, "--heartbeat-interval", args.heartbeat_interval,
+                   "--delay", args.delay, "--replication-delay", args.replication_delay, "--write-quorum",
+                   self.write_quorum, *more]
         if member is self.gateway:
-            limits = ["--rate-limit", self.args.rate_limit, "--limit", self.args.limit, "--window", self.args.window]
-            return [HERE / "node.py", "--port", member.port, "--role", "gateway", *heartbeats,
-                    "--leader", self.leader.address, "--read-from", ",".join(self.routes()["followers"]) or
-                    self.leader.address, "--write-quorum", self.write_quorum, "--read-quorum", self.read_quorum,
-                    "--load-balance", self.args.load_balance, *(limits if self.args.rate_limit else [])]
-        return [HERE / "node.py", *super().command(member)[1:], *heartbeats]  # lab 2's command, lab 3's node
+            routes = self.routes()
+            command += ["--leader", routes["leader"], "--read-from", ",".join(routes["followers"]), "--read-quorum",
+                        self.read_quorum, "--load-balance", args.load_balance]
+            if args.rate_limit:
+                command += ["--rate-limit", args.rate_limit, "--limit", args.limit, "--window", args.window]
+        elif member.role == "leader":
+            command += ["--replicate-to", ",".join(f.address for f in self.cluster.followers), "--epoch", self.epoch]
+        return command
 
     def start(self):
-        """The registry, lab 2's nodes, each registered, then the gateway."""
-        self.start_member(self.registry)
-        super().start()
-        for node in self.nodes:
-            self.register(node)
-        self.start_member(self.gateway)
+        """The registry, lab 2's nodes (the followers first, so the leader finds them), then the gateway."""
+        self.cut_file.unlink(missing_ok=True)
+        for member in [self.registry, *self.cluster.followers, self.cluster.leader, self.gateway]:
+            self.launch(member)
 
-    def start_member(self, member):
-        """Start the registry or the gateway as lab 2 starts a node; register it, or tell a new registry everyone."""
-        self.launch(member)
-        self.event("up", f"{member} is up, pid {member.process.pid}")
-        for node in [n for n in self.nodes + [self.gateway] if n.process] if member is self.registry else [member]:
-            self.register(node)
-
-    def register(self, member):
-        """Tell the registry about a process we started: it is a member before its first heartbeat."""
-        send(self.registry.address, "POST", "/register",
-             {"name": member.name, "port": member.port, "pid": member.process.pid, "role": member.role},
-             timeout=READ_TIMEOUT)
-
-    def once(self, kind, text):
-        """An event a failed step would repeat on every pass: said once until the store is whole again."""
-        if text not in self.said:
-            self.said.add(text)
-            self.event(kind, text)
+    def launch(self, member, *more):
+        """Start a member; register it (a new registry: every member that runs)."""
+        self.cluster.launch(member, self.command(member, *more))
+        self.cluster.event("up", f"{member} is up, pid {member.process.pid}")
+        for other in [n for n in [*self.cluster.nodes, self.gateway] if n.up] if member is self.registry else [member]:
+            send(self.registry.address, "POST", "/register", {"name": other.name, "port": other.port,
+                                                             "pid": other.process.pid, "role": other.role})
 
     def restart(self, member):
-        """The gateway or the registry, on its own port again (a supervisor's job)."""
-        self.once("dead", f"{member} stopped (killed or crashed): restarting it")
-        processes.stop(member.process)  # and its pipe
+        """The gateway or the registry, on its port again (a supervisor's job). A new gateway learns every
+        key's version from the leader, so it waits until a leader answers."""
+        self.cluster.news("dead", f"{member} stopped (killed or crashed): restarting it")
+        if member is self.gateway and self.ask(self.cluster.leader, "GET", "/health") is None:
+            return self.cluster.news("refused", "the gateway waits for a leader that answers")
+        self.cluster.stop(member)
         try:
-            self.start_member(member)
+            self.launch(member)
         except RuntimeError as error:
-            self.once("refused", str(error))
+            self.cluster.news("refused", str(error))
 
-    def stop_all(self):
-        for member in (self.gateway, self.registry):
-            if member.process:
-                processes.stop(member.process)
-        print("stopped the gateway and the registry", flush=True)
-        super().stop_all()
+    def ask(self, node, method, path, body=None):
+        """One call to a process of the store: its reply, or None if it does not answer 200."""
+        status, reply = send(node.address, method, path, body, timeout=ASK_TIMEOUT)
+        return reply if status == 200 else None
+
+    def dead(self):
+        """The nodes the registry says are dead; its new events, shown as news. None dead while it is silent."""
+        status, view = send(self.registry.address, "GET", "/members", timeout=ASK_TIMEOUT)
+        if status != 200:
+            return []
+        self.view, events = view, view["events"]
+        # a new registry counts from 1 again
+        self.seen = 0 if events and events[-1]["id"] < self.seen else self.seen
+        for event in [event for event in events if event["id"] > self.seen]:
+            self.cluster.news(event["event"], f"{event['member']} :{event['port']} ({event['role']}), says the registry")
+        self.seen = events[-1]["id"] if events else self.seen
+        states = {member["name"]: member["state"] for member in view["members"]}
+        self.diagnose(states)
+        return [node for node in self.cluster.nodes if states.get(node.name) == "dead"]
+
+    def diagnose(self, states):
+        """A node whose process exited long ago that the registry does not call dead: the failure detector's
+        answer keeps it in place. Said once, naming the exercise."""
+        now = time.monotonic()
+        for node in self.cluster.nodes:
+            gone = self.exited.setdefault(node.name, now) if not node.up else self.exited.pop(node.name, None)
+            state = states.get(node.name)
+            if gone and now - gone > 3 * self.args.dead_after and state not in (None, "dead"):
+                self.cluster.news("exercise", f"{node.name} exited {now - gone:.0f} s ago, yet the registry says "
+                                              f"{state}: failure-detector, state_after in registry.py decides")
 
     def routes(self):
         """Where the gateway sends writes (the leader) and reads (the followers that run), with W and R."""
-        return {"leader": self.leader.address, "followers": [f.address for f in self.followers if f.up],
-                "write_quorum": self.write_quorum, "read_quorum": self.read_quorum}
+        return {"leader": self.cluster.leader.address, "write_quorum": self.write_quorum,
+                "followers": [f.address for f in self.cluster.followers if f.up], "read_quorum": self.read_quorum}
 
     def tell_gateway(self):
-        """The gateway hears of a change of routes or quorums, again on later passes until it answers."""
+        """The gateway hears of a change of routes or quorums; again on later passes, until it answers."""
         routes = self.routes()
-        if self.told != routes and send(self.gateway.address, "PUT", "/readers", routes, timeout=READ_TIMEOUT)[0] == 200:
+        if routes != self.told and send(self.gateway.address, "PUT", "/routes", routes, timeout=ASK_TIMEOUT)[0] == 200:
             if self.told and (self.told["write_quorum"], self.told["read_quorum"]) != (self.write_quorum,
                                                                                          self.read_quorum):
-                self.event("quorum", f"the gateway writes with W = {self.write_quorum}, reads with "
-                                     f"R = {self.read_quorum} from now on")
+                self.cluster.event("quorum", f"the gateway writes with W = {self.write_quorum} and reads with "
+                                             f"R = {self.read_quorum} from now on")
             self.told = routes
 
+    def promoted(self, chosen, epoch):
+        """chosen leads epoch: it takes the leader's place in the map, the old leader's becomes a follower's."""
+        with self.cluster.lock:
+            old, index = self.cluster.leader, self.cluster.nodes.index(chosen)
+            self.cluster.nodes[0], self.cluster.nodes[index] = chosen, old
+            chosen.role, old.role, self.epoch = "leader", "follower", epoch
+        self.tell_gateway()
+        self.cluster.event("promoted", f"{chosen.name} leads epoch {epoch}; {old.name} is a follower now")
+
+    def new_follower(self):
+        """A new follower's place in the map: the next name, and a port nobody listens on, not used before."""
+        port = next(port for port in range(self.next_port, 65536) if processes.port_free(port))
+        return Replica(f"follower{self.args.followers + len(self.successors) + 1}", "follower", port)
+
+    def replaced(self, dead, new):
+        """new, caught up, takes dead's place: in the map, in the registry, at the gateway."""
+        with self.cluster.lock:
+            self.cluster.nodes[self.cluster.nodes.index(dead)] = new
+            self.successors[dead.name], self.next_port = new.name, new.port + 1
+        send(self.registry.address, "DELETE", f"/members/{dead.name}", timeout=ASK_TIMEOUT)
+        self.tell_gateway()
+        self.cluster.event("up", f"{new} serves reads, in place of {dead.name}")
+
     def write(self, key, value=None, deleted=False):
+        """The prompt's put: through the gateway, as any client's."""
+        started = time.perf_counter()
         status, reply = send(self.gateway.address, "DELETE" if deleted else "PUT", f"/kv/{quote(key, safe='')}",
                              None if deleted else {"value": value})
-        if status == 501:  # an exercise this store runs on is not written yet: the prompt says which, in a line
-            raise NotImplementedError(reply["error"])
-        if status not in (200, 201):
-            return self.refuse(status or 503, f"write {key}: {reply.get('error', 'the gateway does not answer')}")
-        what = f"{key} deleted" if deleted else f"{key}={short(value)}"
-        self.event("write", f"{what} v{reply['version']} acked by {len(reply['acks'])} of {len(self.followers)} "
-                            f"(W = {self.write_quorum}), via the gateway", {"key": key, "version": reply["version"]})
+        tell_write(self.cluster, key, None if deleted else value, status, reply, time.perf_counter() - started)
         return status, reply
 
     def read(self, key):
+        """The prompt's get: through the gateway (its log says which replica answered, and which were stale)."""
+        started = time.perf_counter()
         status, reply = send(self.gateway.address, "GET", f"/kv/{quote(key, safe='')}")
-        if status == 501:
-            raise NotImplementedError(reply["error"])
-        if status not in (200, 404):
-            return self.refuse(status or 503, f"read {key}: {reply.get('error', 'the gateway does not answer')}")
-        served_by = self.by_address(reply.get("node", "?"))
-        why = " (followers behind or silent)" if served_by is self.leader else ""
-        self.event("read", f"{key} = {said(status, reply)} from {getattr(served_by, 'name', served_by)}"
-                           f"{why}, via the gateway", {"key": key, "served_by": [getattr(served_by, "name", "?")]})
+        tell_read(self.cluster, key, status, reply, [], time.perf_counter() - started)
         return status, reply
 
+    def set_quorums(self, write_quorum, read_quorum):
+        """W and R from now on: for the gateway (told on the next pass of the repair) and for elections."""
+        self.write_quorum, self.read_quorum = write_quorum, read_quorum
+
+    def down(self, member):
+        self.cluster.stop(member)
+        self.cluster.event("down", f"{member} is down")
+
+    def kill(self, member):
+        member.process.kill()
+        self.cluster.event("killed", f"{member} (pid {member.process.pid}) crashed: kill -9")
+
+    def partition(self, names):
+        """Cut the named nodes off from all the others (the coordinator, registry and gateway among them), both
+        ways: every process reads the cut before it sends. Then which side can still write, and why."""
+        self.cut = names
+        self.cut_file.with_suffix(".new").write_text(json.dumps([self.cluster.find(name).address for name in names]))
+        os.replace(self.cut_file.with_suffix(".new"), self.cut_file)
+        self.cluster.event("partition", f"{', '.join(names)} | all the others: nothing crosses")
+        leader, followers, w = self.cluster.leader, self.cluster.followers, self.write_quorum
+        beside = sum(1 for follower in followers if (follower.name in names) == (leader.name in names))
+        can = "can" if beside >= w else "cannot"
+        self.cluster.event("partition", f"the leader's side {can} write: W = {w} acks, it has {beside} followers")
+        others, needed = len(followers) - beside, len(followers) - w + 1
+        can = "can" if others >= needed else "cannot: the two quorums must overlap"
+        self.cluster.event("partition", f"the other side {can} elect: N - W + 1 = {needed} votes, it has {others}")
+
+    def heal(self):
+        self.cut = []
+        self.cut_file.unlink(missing_ok=True)
+        self.cluster.event("heal", "the partition is gone: every process reaches every other again")
+
     def status(self):
-        status = super().status()
-        status["nodes"] += [{"name": m.name, "role": m.role, "port": m.port, "up": m.up,
-                             "pid": m.process.pid if m.up else None} for m in (self.gateway, self.registry)]
-        return dict(status, stale_check="the gateway")
+        """GET /status: lab 2's, the gateway and the registry too, what the registry says, and the cut."""
+        rows = [dict(row, cut=row["name"] in self.cut) for row in self.cluster.rows()]
+        rows += [{"name": m.name, "role": m.role, "port": m.port, "up": m.up, "pid": m.process.pid if m.up else None}
+                 for m in (self.gateway, self.registry)]
+        return {"followers": len(self.cluster.followers), "write_quorum": self.write_quorum,
+                "read_quorum": self.read_quorum, "nodes": rows, "events": self.cluster.events.recent(),
+                "members": self.view, "cut": self.cut}
+
+    def not_written(self):
+        """The students' exercises this store runs on that are not written yet."""
+        return missing(["freshness", "failure-detector"] + ["fixed-window"] * bool(self.args.rate_limit))
+
+    def stop_all(self):
+        self.cluster.stop_all(others=[self.gateway, self.registry])
+        self.cut_file.unlink(missing_ok=True)

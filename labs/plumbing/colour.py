@@ -12,10 +12,12 @@ import sys
 
 CLEAR_LINE, HOME, CLEAR_BELOW = "\033[K", "\033[H", "\033[J"  # the codes live views redraw with
 CODES = {"green": "\033[32m", "red": "\033[31m", "yellow": "\033[33m", "bold": "\033[1m", "dim": "\033[2m"}
+# the colour of each event or state
 WORDS = {**dict.fromkeys(["up", "ack", "write", "read", "caught-up", "alive", "joined", "rejoined", "recovered",
-                          "registered", "promoted"], "green"),
+                          "promoted", "heal"], "green"),
          **dict.fromkeys(["down", "missed", "refused", "dead", "killed", "removed", "DOWN"], "red"),
-         **dict.fromkeys(["stale", "suspect", "replace", "late"], "yellow")}  # the colour of each event or state
+         **dict.fromkeys(["stale", "suspect", "replace", "late", "cut", "kept", "partition", "exercise", "?"],
+                         "yellow")}
 
 
 def console_codes():

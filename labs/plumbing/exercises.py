@@ -1,12 +1,12 @@
-"""The students' exercises: where each one is, whether it is written, the students' edition, an answer.
+"""The students' exercises: where each one is, the students' edition, an answer, how a check reports.
 
 An exercise is a few lines of a lab's file between two marker comments:
     # ---- BEGIN students' TODO (fixed-window): what to write ----
     ... hints (comments) and the answer (code) ...
     # ---- END students' TODO ----
-The students' edition is a copy of the repository in which the code between the markers is a stub that
-raises NotImplementedError (the hints stay), without INSTRUCTOR.md and workshop_materials/. The repository
-keeps the answers; --solution puts one of them into an edition, for a student who is behind.
+The students' edition is a copy of the repository in which the code between the markers is a stub
+that raises NotImplementedError (the hints stay), without what holds answers (LEFT_OUT). The
+repository keeps the answers; --solution puts one of them into an edition, for a student behind.
 
     python -m labs.plumbing.exercises ../students                        (make student DEST=../students)
     python -m labs.plumbing.exercises --solution freshness ../students   (make solution EX=freshness DEST=...)
@@ -15,11 +15,11 @@ import argparse
 import os
 import re
 import shutil
-import textwrap
+import traceback
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-EXERCISES = {  # name -> (lab, file, the function to write)
+EXERCISES = {
     "fixed-window": (1, "labs/scalability/rate_limiter.py", "FixedWindow.allow"),
     "freshness": (2, "labs/replication/freshness.py", "Freshness.is_fresh"),
     "failure-detector": (3, "labs/distributed-kvstore/registry.py", "Registry.state_after"),
@@ -27,8 +27,9 @@ EXERCISES = {  # name -> (lab, file, the function to write)
 BEGIN = re.compile(r"^(\s*)# ---- BEGIN students' TODO \(([\w-]+)\)")
 END = "# ---- END students' TODO ----"
 STUB = 'raise NotImplementedError("exercise {}: your code goes here, in place of this line")'
-LEFT_OUT = {".git", ".ci", "__pycache__", "logs", "INSTRUCTOR.md", "workshop_materials"}  # not in the edition
-PYTHON = "python" if os.name == "nt" else "python3"  # what to type: Windows has no python3, macOS no python
+LEFT_OUT = {".git", ".ci", "__pycache__", "logs", "INSTRUCTOR.md", "workshop_materials", "test_wrong_answers.py"}
+# what to type: Windows has no python3, macOS no python
+PYTHON = "python" if os.name == "nt" else "python3"
 
 
 def check_command(name=None):
@@ -42,12 +43,6 @@ def needs(name):
     return f"to write: {name}, {function.split('.')[-1]} in {Path(path).name}; {check_command(name)}"
 
 
-def explain(error):
-    """The line to show for an error: needs() if it is an unwritten exercise's stub, else the error itself."""
-    name = re.match(r"exercise ([\w-]+):", str(error))
-    return needs(name.group(1)) if name and name.group(1) in EXERCISES else str(error)
-
-
 def written(name, root=ROOT):
     """False while the exercise's code is the students' edition's stub."""
     return STUB.format(name) not in (root / EXERCISES[name][1]).read_text(encoding="utf-8")
@@ -58,45 +53,32 @@ def missing(names):
     return [name for name in names if not written(name)]
 
 
-def require(name):
-    """For a step that needs exercise name: True if it is written; else say so in one line, and False."""
-    if written(name):
-        return True
-    print(needs(name), flush=True)
-    return False
-
-
-def missing_block(names):
-    """What a program that runs on several exercises says before it starts: each one missing, what to do."""
-    names = missing(names)
-    return [] if not names else ["not written yet, and needed here:",
-                                 *(f"  {name:<16} {EXERCISES[name][2]} in {EXERCISES[name][1]}" for name in names),
-                                 f"write {'them' if names[1:] else 'it'}, then check: {check_command()}. Behind? "
-                                 "Your instructor can",
-                                 "put an answer in your copy: make solution EX=<name> DEST=<your copy>"]
-
-
 def run_checks(name, checks):
-    """Run an exercise's checks: functions whose docstring says what they prove and which return None, or what
-    went wrong. One line each (and its reason); an unwritten exercise is one line in all. True if all pass."""
+    """Run an exercise's checks: functions whose docstring names the idea they check, returning None or
+    the lines that show what failed. One line each; the first failure's lines under it. True if all pass."""
     lab, path, function = EXERCISES[name]
-    print(f"exercise {name}: {function}\n  in {path}", flush=True)
+    print(f"exercise {name}: {function} in {path}", flush=True)
     failed = 0
     for check in checks:
         try:
             problem = check()
         except NotImplementedError:
-            print("  not written yet: in place of the line raise NotImplementedError(...)", flush=True)
+            print("  not written yet: your code goes in place of raise NotImplementedError(...)", flush=True)
             return False
-        except Exception as error:  # a student's attempt may raise anything: say what, and stop there
-            print(f"  FAIL  {check.__doc__.strip()}", flush=True)
-            print(f"        it raised {type(error).__name__}: {error}"[:80], flush=True)
+        except TimeoutError as error:
+            print(f"  FAIL  {check.__doc__.strip()}\n        {error}\n        (the checks stop here: "
+                  "the call is still running)", flush=True)
             return False
-        print(f"  {'FAIL' if problem else 'ok  '}  {check.__doc__.strip()}", flush=True)
-        if problem:
-            print(textwrap.fill(problem, 80, initial_indent=" " * 8, subsequent_indent=" " * 8), flush=True)
+        except Exception as error:
+            at = [f for f in traceback.extract_tb(error.__traceback__) if f.filename.endswith(Path(path).name)]
+            place = f" at {Path(path).name}:{at[-1].lineno}" if at else ""
+            problem = [f"{type(error).__name__}{place}: {error}"]
+        print(f"  {'FAIL' if problem else 'ok  '}  {check.__doc__.strip()}"[:80], flush=True)
+        if problem and not failed:
+            print("\n".join(f"        {line}"[:80] for line in problem[:4]), flush=True)
         failed += bool(problem)
-    print(f"  {len(checks) - failed} of {len(checks)} checks passed", flush=True)
+    print(f"  {len(checks) - failed} of {len(checks)} checks pass" +
+          (": mend the first that fails, then check again" if failed else ""), flush=True)
     return not failed
 
 
@@ -111,13 +93,13 @@ def stubbed(text):
             out.append(f"{indent}{STUB.format(inside)}\n")
             inside = None
         elif inside and line.strip() and not line.strip().startswith("#"):
-            continue  # the answer's code: not in the students' edition
+            continue
         out.append(line)
     return "".join(out)
 
 
 def region(text, name):
-    """(start, end): the lines of text between exercise name's markers, markers excluded."""
+    """(lines, start, end): the lines of text between exercise name's markers, markers excluded."""
     lines = text.splitlines(keepends=True)
     begins = [i for i, line in enumerate(lines) if (match := BEGIN.match(line)) and match.group(2) == name]
     ends = [i for i, line in enumerate(lines) if line.strip() == END and begins and i > begins[0]]
@@ -128,24 +110,25 @@ def region(text, name):
 
 def solution(name, destination):
     """Put the repository's answer to exercise name into the edition at destination; nothing else changes."""
+    if not (ROOT / "INSTRUCTOR.md").exists():
+        raise SystemExit("this copy holds no answer: run make solution in the instructor's repository, "
+                         "with DEST=<the student's copy>")
     target = Path(destination) / EXERCISES[name][1]
     if not target.is_file():
         raise SystemExit(f"{destination} has no {EXERCISES[name][1]}: is it a students' edition?")
     answer, first, last = region((ROOT / EXERCISES[name][1]).read_text(encoding="utf-8"), name)
-    if STUB.format(name) in "".join(answer[first:last]):
-        raise SystemExit("this copy holds no answer: run it in the instructor's repository")
     lines, start, end = region(target.read_text(encoding="utf-8"), name)
     target.write_text("".join(lines[:start] + answer[first:last] + lines[end:]), encoding="utf-8")
     return target
 
 
 def student_edition(destination):
-    """Copy the repository to destination, an empty or new folder outside it, every exercise replaced by its stub."""
+    """Copy the repository to destination, an empty or new folder outside it, each exercise a stub."""
     destination = Path(destination).resolve()
     if destination == ROOT or ROOT in destination.parents:
         raise SystemExit(f"{destination} is inside the repository: choose a folder outside it")
     if destination.exists() and any(destination.iterdir()):
-        raise SystemExit(f"{destination} exists and is not empty: nothing written (delete it first to make it anew)")
+        raise SystemExit(f"{destination} exists and is not empty: nothing written (delete it first)")
     shutil.copytree(ROOT, destination, ignore=lambda folder, names: [n for n in names if n in LEFT_OUT],
                     dirs_exist_ok=True)
     for lab, path, function in EXERCISES.values():
@@ -166,7 +149,7 @@ def main():
     args = parser.parse_args()
     try:
         if args.solution:
-            print(f"the answer to {args.solution} is in {solution(args.solution, args.destination)}")
+            print(f"the answer to {args.solution} is now in {solution(args.solution, args.destination)}")
             return
         destination = student_edition(args.destination)
     except SystemExit as error:

@@ -1,7 +1,7 @@
 """The command-line flags of the labs, each defined once: one name, one meaning, everywhere.
 
 A script asks for the flags it takes, with its own defaults: add(parser, "port", port=9001).
-The root README lists them. Also the types they share: a port, a list of nodes, a finite number.
+The root README lists them. Also the types they share: a port, a finite number.
 """
 import argparse
 import math
@@ -13,14 +13,6 @@ def port(text):
     if not (text.isascii() and text.isdigit() and 0 < int(text) < 65536):
         raise argparse.ArgumentTypeError(f"{text!r} is not a port from 1 to 65535")
     return int(text)
-
-
-def parse_nodes(text):
-    """'8001,8002' or '127.0.0.1:8001,host:8002' -> ['127.0.0.1:8001', ...]; a typo is one clear line."""
-    nodes = [item if ":" in item else f"127.0.0.1:{item}" for item in text.split(",") if item]
-    for node in nodes:
-        port(node.rpartition(":")[2])
-    return nodes
 
 
 def ports(addresses):
@@ -49,8 +41,6 @@ FLAGS = {
     "heartbeat-interval": dict(type=finite, default=0.5, help="seconds between two heartbeats (default %(default)s)"),
     "dead-after": dict(type=finite, default=3.0, help="seconds of silence before the registry declares a member "
                                                      "dead (default %(default)s)"),
-    "registry": dict(type=lambda text: parse_nodes(text)[0], default="127.0.0.1:9200",
-                     help="the registry, host:port or port (default %(default)s)"),
     "gateway-port": dict(type=port, default=8080, help="the gateway's port (default %(default)s)"),
     "registry-port": dict(type=port, default=9200, help="the registry's port (default %(default)s)"),
     "limit": dict(type=int, default=5, help="requests per client per window (default %(default)s)"),

@@ -1,9 +1,10 @@
-"""HTTP with JSON bodies: the calls and the server pieces every process here uses.
+"""HTTP with JSON bodies: one way to call another process, one way to answer, one way to route.
 
 send() makes one call and never raises; a GET or a PUT reuses a connection left open (keep-alive).
-JsonServer and JsonHandler answer in JSON, refusals too: a body too large (413), too slow (408), without
-a length (411) or with two (400), a key not in UTF-8 (400), a method nobody serves (501). Internal routes
-take calls only from this run's processes: a coordinator gives them a secret (LABS_SECRET) and send() shows it.
+JsonHandler answers in JSON, refusals too, and routes by ROUTES: (method, path) -> the name of the
+method that answers with (status, body); a path ending in / passes the rest on (/kv/ -> the key).
+Paths in INTERNAL answer only this run's processes (the secret a coordinator hands its children),
+and while a partition lasts no process of the run sends across it (across()).
 """
 import errno
 import hmac
@@ -15,19 +16,25 @@ import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from pathlib import Path
-from urllib.parse import unquote
+from urllib.parse import unquote, urlsplit
 
-from labs.plumbing.exercises import explain
-
-MAX_BODY = 1024 * 1024  # bigger request bodies get 413
-MAX_DEPTH = 100  # lists and objects in a value nest this deep at most: see shallow()
-MAX_SNAPSHOT = 256 * 1024 * 1024  # a whole store's snapshot, sent between the processes of one run
-BODY_DEADLINE = 2.0  # seconds to send a whole body (1 MiB takes milliseconds here): a trickle is cut off
+MAX_BODY = 1024 * 1024
+MAX_DEPTH = 100
+MAX_SNAPSHOT = 256 * 1024 * 1024
+BODY_DEADLINE = 2.0
 SECRET_HEADER = "X-Run-Secret"
-KEEP_IDLE = 32  # connections left open for the next requests, to any node; beyond, the oldest one is closed
-IDLE, IDLE_LOCK = [], threading.Lock()  # (node, connection) left open, the oldest first
-RESENDABLE = ("GET", "PUT")  # sent twice, they leave the store as sent once: safe to send again
+KEEP_IDLE = 32
+RESENDABLE = ("GET", "PUT")
+IDLE, IDLE_LOCK = [], threading.Lock()
+me = None
+
+
+class BadRequest(Exception):
+    """A request we refuse, with its HTTP status and a message for people."""
+
+    def __init__(self, status, message):
+        super().__init__(message)
+        self.status = status
 
 
 def secret():
@@ -35,15 +42,27 @@ def secret():
     return os.environ.get("LABS_SECRET", "")
 
 
+def across(node):
+    """True while a partition separates this process from node ("host:port"). The coordinator's
+    `partition` writes the addresses of one side to the file LABS_CUT names, `heal` deletes it, and
+    each process reads it before it sends. A process started by hand, or a test, is on no side."""
+    try:
+        with open(os.environ["LABS_CUT"]) as file:
+            side = json.load(file)
+    except (KeyError, OSError, ValueError):
+        return False
+    return me is not None and (me in side) != (node in side)
+
+
 def send(node, method, path, body=None, headers=None, timeout=30):
-    """One HTTP request to node ("host:port") with a JSON body; returns (status, reply as a dict). Status 0: no
-    HTTP answer at all (refused, timed out, garbled). A GET or a PUT goes on a connection an earlier one left
-    open, if any (keep-alive: no new connection, no new thread in node), on a new one if node has closed it
-    since. (http.client, unlike urllib, never sends to a proxy.)"""
-    headers = {"Content-Type": "application/json", **({SECRET_HEADER: secret()} if secret() else {}),
-               **(headers or {})}
+    """One HTTP request to node ("host:port") with a JSON body; returns (status, reply as a dict).
+    Status 0: no HTTP answer (refused, timed out, garbled, or across a partition). A GET or a PUT
+    goes on a connection an earlier one left open, if there is one. Never through a proxy."""
+    if across(node):
+        return 0, {"error": f"{node} is on the other side of the partition"}
+    headers = {"Content-Type": "application/json", SECRET_HEADER: secret(), **(headers or {})}
     data = None if body is None else json.dumps(body).encode()
-    kept = reuse(node) if method in RESENDABLE else None  # only what may be sent twice
+    kept = reuse(node) if method in RESENDABLE else None
     for connection in ([kept] if kept else []) + [http.client.HTTPConnection(node, timeout=timeout)]:
         try:
             if connection.sock:
@@ -53,7 +72,8 @@ def send(node, method, path, body=None, headers=None, timeout=30):
             raw = response.read()
         except (OSError, ValueError, http.client.HTTPException) as error:
             connection.close()
-            if connection is kept and isinstance(error, ConnectionError):  # node closed it while it was idle
+            # node closed a connection we kept while it was idle: send again on a new one
+            if connection is kept and isinstance(error, ConnectionError):
                 continue
             return 0, {"error": str(error) or type(error).__name__}
         if method in RESENDABLE and not response.will_close:
@@ -75,7 +95,7 @@ def reuse(node):
 
 
 def keep(node, connection):
-    """Leave connection open for the next request to node; beyond KEEP_IDLE, close the oldest (its node may be gone)."""
+    """Leave connection open for the next request to node; beyond KEEP_IDLE, close the oldest."""
     with IDLE_LOCK:
         IDLE.append((node, connection))
         oldest = IDLE.pop(0)[1] if len(IDLE) > KEEP_IDLE else None
@@ -84,10 +104,10 @@ def keep(node, connection):
 
 
 def shallow(value):
-    """value, if its lists and objects nest at most MAX_DEPTH deep; else BadRequest (400): every replica that
-    stores a value parses it again, and Python's json recurses."""
+    """value, if its lists and objects nest at most MAX_DEPTH deep; else BadRequest (400): every
+    replica parses a value again, and Python's json recurses."""
     level = [value]
-    for _ in range(MAX_DEPTH):  # one level at a time: no recursion of our own
+    for _ in range(MAX_DEPTH):
         level = [inner for item in level if isinstance(item, (list, dict))
                  for inner in (item.values() if isinstance(item, dict) else item)]
     if level:
@@ -96,35 +116,37 @@ def shallow(value):
 
 
 def decode_key(text):
-    """A key from a URL path: percent-decoded as strict UTF-8, so two byte strings never name one key."""
+    """A key from a URL path, percent-decoded as strict UTF-8: two byte strings never name one key."""
     try:
         return unquote(text, errors="strict")
     except UnicodeDecodeError:
         raise BadRequest(400, "the key is not valid UTF-8 once percent-decoded")
 
 
-class BadRequest(Exception):
-    """A request we refuse, with its HTTP status and a message for people."""
-
-    def __init__(self, status, message):
-        super().__init__(message)
-        self.status = status
-
-
 class JsonServer(ThreadingHTTPServer):
+    """http.server's threading server, ready for many clients at once."""
+
     daemon_threads = True
-    request_queue_size = 128  # the default backlog of 5 drops bursts of concurrent clients
-    allow_reuse_address = sys.platform != "win32"  # on Windows, reuse lets a second server take a port in use
-    full = False  # True once this server said it reached the open-file limit
+    request_queue_size = 128
+    # on Windows, address reuse would let a second server take a port in use
+    allow_reuse_address = sys.platform != "win32"
+    full = False
+
+    def server_activate(self):
+        """Listen; the first server a process starts gives the process its address (see across())."""
+        super().server_activate()
+        global me
+        me = me or f"127.0.0.1:{self.server_port}"
 
     def get_request(self):
-        """accept(); at the open-file limit one line (once), and a pause: socketserver drops the error, calls again."""
+        """accept(); at the open-file limit, one line (once) and a pause before socketserver tries again."""
         try:
             return super().get_request()
         except OSError as error:
             if error.errno in (errno.EMFILE, errno.ENFILE) and not self.full:
                 self.full = True
-                print(f"{time.strftime('%H:%M:%S')} too many open files: ulimit -n 1024 raises the limit", flush=True)
+                print(f"{time.strftime('%H:%M:%S')} too many open files: ulimit -n 1024 raises the limit",
+                      flush=True)
             time.sleep(0.05)
             raise
 
@@ -135,43 +157,70 @@ class JsonServer(ThreadingHTTPServer):
 
 
 class JsonHandler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"  # a connection may carry one request after another (keep-alive)
-    disable_nagle_algorithm = True  # else a small answer waits ~40 ms on a connection kept open
-    timeout = 30  # a client that stops sending mid-request, or stays idle, does not hold a thread forever
+    """Answers in JSON, keeps connections open between requests, and routes by ROUTES."""
+
+    protocol_version = "HTTP/1.1"
+    # else a small answer waits ~40 ms on a connection kept open
+    disable_nagle_algorithm = True
+    timeout = 30
+    ROUTES = {}
+    INTERNAL = ()
 
     def handle_one_request(self):
-        """http.server's, and a BadRequest answered in JSON; so is an exercise not written yet (501, what to do)."""
+        """http.server's, with a refusal (BadRequest) answered in JSON."""
         try:
             super().handle_one_request()
         except BadRequest as error:
             self.send_json(error.status, {"error": str(error)})
-        except NotImplementedError as error:
-            self.send_error(501, explain(error))
-            self.log_line(501)
 
     def parse_request(self):
-        """http.server's parsing, and a path in plain ASCII: other characters must come percent-encoded.
-        A request with a body closes its connection after the answer, unless read_body() read all of it."""
-        self.start, self.note = time.perf_counter(), ""  # this request's own, for its log line (lab 1's log_line)
+        """http.server's parsing, and a path in plain ASCII. A request with a body closes its
+        connection after the answer, unless read_body() read all of it."""
+        self.start, self.note = time.perf_counter(), ""
         if not super().parse_request():
             return False
         if not self.path.isascii():
             self.send_error(400, "the path must be ASCII: percent-encode other characters")
             return False
-        self.closes = self.close_connection  # as the client asked
+        self.closes = self.close_connection
         if self.headers.get_all("Content-Length", ["0"]) != ["0"] or "Transfer-Encoding" in self.headers:
-            self.close_connection = True  # a body left unread (or of two lengths) would be taken for the next request
+            self.close_connection = True
         return True
 
+    def do_request(self):
+        """Answer by ROUTES; whatever they do not name goes to unrouted()."""
+        path = urlsplit(self.path).path
+        head, _, rest = path[1:].partition("/")
+        route = (self.command, f"/{head}/") if rest else (self.command, path)
+        name = self.ROUTES.get(route)
+        if name is None:
+            return self.unrouted()
+        if route[1] in self.INTERNAL and not self.from_this_run():
+            raise BadRequest(403, "internal route: only the processes of this run may call it")
+        answer = getattr(self, name)(*([decode_key(rest)] if rest else []))
+        if answer:
+            self.send_json(*answer)
+    do_GET = do_PUT = do_DELETE = do_POST = do_PATCH = do_HEAD = do_OPTIONS = do_request
+
+    def unrouted(self):
+        """A path ROUTES does not name: 405 if it names it with another method, else 404."""
+        path = urlsplit(self.path).path
+        known = any(path == route or route.endswith("/") and path.startswith(route) for _, route in self.ROUTES)
+        raise BadRequest(405 if known else 404, f"no {self.command} {path} here")
+
+    def from_this_run(self):
+        """True if the caller showed this run's secret (always, when there is none: started by hand)."""
+        return hmac.compare_digest(self.headers.get(SECRET_HEADER, "").encode(), secret().encode())
+
     def read_body(self, limit=MAX_BODY):
-        """The raw request body, all of it within BODY_DEADLINE seconds; BadRequest (400, 408, 411, 413) if not.
-        A body over limit is read and dropped as it comes, never kept, so the client hears our 413."""
-        length = ",".join(self.headers.get_all("Content-Length", [])) or None  # two of them read "12,60"
+        """The raw body, all of it within BODY_DEADLINE seconds; BadRequest (400, 408, 411, 413) if not.
+        A body over limit is read and dropped as it comes, so the client hears our 413."""
+        length = ",".join(self.headers.get_all("Content-Length", [])) or None
         if length is None:
             if self.command in ("PUT", "POST", "PATCH"):
                 raise BadRequest(411, "a request with a body needs a Content-Length header")
             return b""
-        if not (length.isascii() and length.isdigit()) or "Transfer-Encoding" in self.headers:  # where does it end?
+        if not (length.isascii() and length.isdigit()) or "Transfer-Encoding" in self.headers:
             raise BadRequest(400, "Content-Length must be a whole number of bytes")
         left, chunks, deadline = int(length), [], time.monotonic() + BODY_DEADLINE
         too_large, ended = left > limit, False
@@ -180,7 +229,7 @@ class JsonHandler(BaseHTTPRequestHandler):
             try:
                 chunk = self.rfile.read1(min(left, 65536))
             except socket.timeout:
-                continue  # the loop's deadline answers
+                continue
             ended, left = not chunk, left - len(chunk)
             if not too_large:
                 chunks.append(chunk)
@@ -191,60 +240,42 @@ class JsonHandler(BaseHTTPRequestHandler):
         if left > 0:
             raise BadRequest(408, f"the body did not arrive within {BODY_DEADLINE:g} s")
         self.connection.settimeout(self.timeout)
-        self.close_connection = self.closes  # all of it read: the connection may carry the next request
+        self.close_connection = self.closes
         return b"".join(chunks)
 
     def read_json(self, example, limit=MAX_BODY, needs=()):
-        """The body as a JSON object with the fields in needs; BadRequest naming an example body if it is not."""
+        """The body as a JSON object with the fields in needs; BadRequest naming an example if not."""
         try:
             body = json.loads(self.read_body(limit) or b"null")
-        except (ValueError, RecursionError):  # RecursionError: nested too deep for Python's json
+        except (ValueError, RecursionError):
             body = None
         if not isinstance(body, dict) or not all(field in body for field in needs):
             raise BadRequest(400, f"body must be a JSON object like {example}")
         return body
 
-    def from_this_run(self):
-        """True if the caller showed this run's secret (always, when there is none: started by hand)."""
-        return hmac.compare_digest(self.headers.get(SECRET_HEADER, "").encode(), secret().encode())  # any bytes
-
-    def internal(self):
-        """Guard of an internal route: 403 for callers that are not processes of this run."""
-        if not self.from_this_run():
-            raise BadRequest(403, "internal route: only the processes of this run may call it")
-
-    def send_json(self, status, body, headers=None, pretty=False, log=True):
-        """Answer in JSON (indented if pretty), then log one line (not log: a view polling would drown the log)."""
-        data = json.dumps(body, indent=2 if pretty else None).encode() + b"\n"  # \n: curl's output ends its line
-        self.send_body(status, data, "application/json", headers)
-        if log:
-            self.log_line(status)
-
-    def send_file(self, path, content_type):
-        """Answer with a file's bytes as they are (a page for a browser), then log one line."""
-        self.send_body(200, Path(path).read_bytes(), content_type, {"Cache-Control": "no-cache"})
-        self.log_line(200)
+    def send_json(self, status, body, headers=None):
+        """Answer in JSON, then log one line (log_line: each server says how its line looks)."""
+        self.send_body(status, json.dumps(body).encode() + b"\n", "application/json", headers)
+        self.log_line(status)
 
     def send_body(self, status, data, content_type, headers=None):
-        """The status line, the headers and the body: what send_json() and send_file() share."""
+        """The status line, the headers and the body."""
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data)))
-        if self.close_connection:  # the connection closes after this answer: the client must not keep it
+        if self.close_connection:
             self.send_header("Connection", "close")
         for name, value in (headers or {}).items():
             self.send_header(name, value)
         self.end_headers()
-        if self.command != "HEAD":  # a HEAD answer has headers only
+        if self.command != "HEAD":
             self.wfile.write(data)
 
     def send_error(self, code, message=None, explain=None):
         """http.server's own refusals (a request line too long: 414, no such method: 501), in JSON too."""
         self.close_connection = True
-        self.send_json(code, {"error": message or self.responses.get(code, ("error",))[0]}, log=False)
-
-    def log_line(self, status):
-        """One line per request answered; a server that wants one says how it looks."""
+        self.start, self.note = getattr(self, "start", time.perf_counter()), ""
+        self.send_json(code, {"error": message or self.responses.get(code, ("error",))[0]})
 
     def log_message(self, format, *args):
         """Silence http.server's own line per request: log_line() writes ours."""

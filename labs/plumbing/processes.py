@@ -48,10 +48,11 @@ def port_free(port):
 
 
 def wait_healthy(node, deadline=10, process=None):
-    """Poll GET /health on node ("host:port") until it answers 200, with the pid of process if given (not another
-    program on its port); False after deadline seconds, or at once when process exits (its port taken, a bad flag)."""
+    """Poll GET /health on node ("host:port") until it answers 200, with the pid of process if it says one
+    (not another program on its port); False after deadline seconds, or at once when process exits."""
     end = time.monotonic() + deadline
-    while (got := send(node, "GET", "/health", timeout=1))[0] != 200 or process and got[1].get("pid") != process.pid:
+    while (got := send(node, "GET", "/health", timeout=1))[0] != 200 or \
+            process and got[1].get("pid", process.pid) != process.pid:
         if time.monotonic() > end or process and process.poll() is not None:
             return False
         time.sleep(0.05)

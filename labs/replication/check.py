@@ -1,66 +1,90 @@
-"""Check the freshness exercise: Freshness.is_fresh in freshness.py, four checks of one line each.
+"""Check the freshness exercise: Freshness.is_fresh in freshness.py, one idea per check.
 
-Lab 2. No process is started: the rule is asked directly, then through quorum_read with replicas
-that answer what each check needs. A check that fails says what happened and where the mistake
-usually is.
+Lab 2. No process is started: the rule is asked directly, for versions from 1 to 120 and every kind of
+answer, then through quorum_read with replicas that answer what each check needs. Each call has a
+deadline of 1 s. A check that fails names the idea, then the answer, what was expected and what came.
 
     python labs/check.py replication        (make check LAB=replication)
 """
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root, for `import labs...`
-from labs.plumbing.exercises import run_checks  # noqa: E402
-from labs.replication.freshness import Freshness, quorum_read  # noqa: E402
+# the repository root, for `import labs...`
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from labs.plumbing.boundary import deadline
+from labs.plumbing.exercises import run_checks
+from labs.replication.freshness import Freshness, quorum_read
+
+# the function students write, without the lab's boundary around it: the check sees what it does
+is_fresh = Freshness.is_fresh.__wrapped__
 
 
-def judged(cases):
-    """None if the rule judges every (status, version, newest, fresh, why) as it should; else what went wrong."""
-    for status, version, newest, fresh, why in cases:
+def reply(status, version):
+    """A replica's answer as it comes: the value or not found, each with its version; anything else without."""
+    if status == 200:
+        return {"key": "k", "value": "blue", "version": version, "node": "127.0.0.1:9002"}
+    if status == 404:
+        return {"error": "key not found: k", "key": "k", "version": version, "node": "127.0.0.1:9002"}
+    return {"error": "catching up" if status == 503 else "no answer"}
+
+
+def judge(cases):
+    """None if the rule answers each (newest acknowledged, status, version, fresh) as expected; else the lines
+    that show the first one it does not."""
+    for newest, status, version, fresh in cases:
         freshness = Freshness()
         freshness.remember("k", newest)
-        try:
-            got = freshness.is_fresh("k", status, {"error": "...", "version": version} if status == 404 else
-                                     {"value": "x", "version": version} if status == 200 else {"error": "..."})
-        except KeyError:
-            return f"status {status} comes without a version: look at the status first"
-        if not isinstance(got, bool):
-            return f"is_fresh returned {got!r}: return True or False"
-        if got != fresh:
-            answer = {200: f"a value at v{version}", 404: f"not found v{version}"}.get(status, f"status {status}")
-            return f"after v{newest}, {answer} is {'fresh' if fresh else 'stale'}, it said {got!r}: {why}"
+        got = deadline(is_fresh, freshness, "k", status, reply(status, version))
+        if got is not fresh:
+            answer = {200: f"the value at v{version}", 404: f"not found at v{version}"}.get(status, f"status {status}")
+            lines = [f"v{newest} acknowledged; a replica answers {answer}",
+                     f"expected: {fresh} ({'fresh' if fresh else 'stale'})", f"got:      {got!r}"]
+            if isinstance(got, bool) and status in (200, 404) and (str(version) >= str(newest)) == got:
+                lines.append(f"versions are numbers: v{version} is {'newer' if version > newest else 'older'} "
+                             f"than v{newest}, whatever their digits")
+            return lines
 
 
-def newest_or_newer_is_fresh():
-    """a value at the newest version or newer is fresh; an older one is stale"""
-    return judged([(200, 3, 3, True, "the same version is no older"), (200, 4, 3, True, "a newer one is fine"),
-                   (200, 2, 3, False, "a client would go back in time")])
+def answers_true_or_false():
+    """is_fresh answers True or False, nothing else"""
+    return judge([(3, 200, 3, True), (3, 200, 2, False)])
 
 
-def not_found_is_compared_by_its_version():
-    """not found is compared by its version, the same way"""
-    why = "not found carries the version of the delete that removed the key (0: never written)"
-    return judged([(404, 4, 3, True, why), (404, 3, 3, True, why), (404, 2, 3, False, why), (404, 0, 3, False, why),
-                   (404, 0, 0, True, why)])
+def as_new_or_newer_is_fresh():
+    """an answer as new as the newest acknowledged, or newer, is fresh"""
+    return judge([(newest, 200, newest + more, True) for newest in range(1, 121) for more in (0, 1, 2, 9, 91)])
+
+
+def older_is_stale():
+    """an older answer is stale: it would send a client back in time"""
+    return judge([(newest, 200, older, False) for newest in range(2, 121) for older in {1, newest // 2, newest - 1}])
+
+
+def not_found_the_same_way():
+    """not found is judged by its version (the delete's; 0: never written)"""
+    return judge([(0, 404, 0, True), (3, 404, 0, False), (12, 404, 12, True), (12, 404, 9, False),
+                  (99, 404, 100, True), (100, 404, 99, False)])
 
 
 def no_answer_is_never_fresh():
-    """no answer (status 0) or a replica catching up (503) is never fresh"""
-    return judged([(0, None, 0, False, "it holds no write of the key"), (503, None, 0, False, "it is catching up")])
+    """no answer (status 0), or a replica catching up (503), is never fresh"""
+    return judge([(newest, status, None, False) for newest in (0, 5, 50) for status in (0, 503, 500)])
 
 
-def quorum_read_skips_stale_and_remembers():
-    """quorum_read skips a stale replica, and remembers what it reported"""
+def quorum_read_reports_the_newest_fresh():
+    """quorum_read skips a stale replica, reports a fresh one, remembers it"""
     freshness = Freshness()
-    freshness.remember("k", 3)
-    replies = {"follower1": (200, {"value": "old", "version": 2}), "follower2": (404, {"version": 5})}
-    answer, _ = quorum_read("k", ["follower1", "follower2"], 1, replies.get, freshness)
-    if answer is None or answer[0] != "follower2":
-        return f"expected follower2's not found (v5) reported, got {answer[0] if answer else 'none fresh'}"
-    if freshness.version("k") != 5:
-        return f"after reporting v5, the rule should remember v5, not v{freshness.version('k')}"
+    freshness.remember("k", 10)
+    answers = {"follower1": (200, reply(200, 9)), "follower2": (503, reply(503, None)),
+               "follower3": (404, reply(404, 11)), "leader": (200, reply(200, 11))}
+    reported, _ = deadline(quorum_read, "k", list(answers), 2, answers.get, freshness)
+    if reported is None or reported[0] != "follower3" or freshness.version("k") != 11:
+        return ["v10 acknowledged; R = 2: follower1 says v9, follower2 is catching up, follower3 says not",
+                "found at v11: expected follower3's v11 reported, and v11 remembered",
+                f"got:      {reported[0] if reported else 'nothing reported'}, v{freshness.version('k')} remembered"]
 
 
 if __name__ == "__main__":
-    sys.exit(0 if run_checks("freshness", [newest_or_newer_is_fresh, not_found_is_compared_by_its_version,
-                                           no_answer_is_never_fresh, quorum_read_skips_stale_and_remembers]) else 1)
+    sys.exit(0 if run_checks("freshness", [answers_true_or_false, as_new_or_newer_is_fresh, older_is_stale,
+                                           not_found_the_same_way, no_answer_is_never_fresh,
+                                           quorum_read_reports_the_newest_fresh]) else 1)

@@ -1,24 +1,29 @@
-"""The coordinator's map: each replica's name, role, port and process; starting, stopping, the status.
+"""A coordinator's processes: the static map of replicas, starting, asking and stopping them, its events,
+and its HTTP face (GET /status for the wall, GET / for the page; lab 2 adds /kv).
 
-Lab 2, plumbing of coordinator.py (which holds the lesson: writes with W, reads with R, a node brought
-back up) and of lab 3's coordinator. A Replica per row of the static map, launch() to start one (up
-once it answers as itself), stop_all() when the coordinator ends, the events it prints, GET /status.
+Lab 2, not a lesson: what coordinator.py and lab 3's coordinator use. Each child's output goes to
+logs/<name>.log, and a line from the boundary around students' code also becomes an event, in the
+terminal the student watches. Settings that cannot work, or a port in use: one line, exit code 2.
 """
+import json
 import os
 import secrets
+import subprocess
 import threading
-from contextlib import nullcontext
+from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 from labs.plumbing import processes
-from labs.plumbing.colour import print_line
-from labs.plumbing.jsonhttp import send
+from labs.plumbing.jsonhttp import JsonHandler, JsonServer, send
 from labs.replication.display import Events
 
-READ_TIMEOUT = 1.0  # seconds a replica has to answer: a paused one costs a read or a look about this much
+PAGE = Path(__file__).parents[1] / "plumbing" / "cluster.html"
+# seconds a replica has to answer the coordinator: a paused one costs a status or a look about this much
+ASK_TIMEOUT = 1.0
 
 
 class Replica:
-    """One row of the static map: a name, a role, a port, and its process when it runs."""
+    """One row of the map: a name, a role, a port, and its process once started."""
 
     def __init__(self, name, role, port):
         self.name, self.role, self.port, self.process = name, role, port, None
@@ -29,7 +34,7 @@ class Replica:
 
     @property
     def up(self):
-        """Started, and not exited since."""
+        """Started, and its process still runs (running says nothing of answering: it may be paused)."""
         return self.process is not None and self.process.poll() is None
 
     def __str__(self):
@@ -37,12 +42,12 @@ class Replica:
 
 
 class Cluster:
-    """The replicas of one coordinator: nodes[0] is the leader, the others its followers."""
+    """The processes of one coordinator: nodes[0] is the leader, the others its followers."""
 
-    def __init__(self, nodes, logs=None, show=print_line):
-        self.nodes, self.logs = nodes, logs  # logs: a folder for each node's output, <name>.log; None: dropped
-        self.events, self.lock = Events(show), threading.Lock()
-        os.environ.setdefault("LABS_SECRET", secrets.token_hex(16))  # ours and our children's: see jsonhttp
+    def __init__(self, nodes, logs, show):
+        self.nodes, self.logs, self.events, self.lock = nodes, logs, Events(show), threading.Lock()
+        # ours and our children's: internal routes answer only this run (see jsonhttp)
+        os.environ.setdefault("LABS_SECRET", secrets.token_hex(16))
 
     @property
     def leader(self):
@@ -55,59 +60,104 @@ class Cluster:
     def find(self, name_or_port):
         return next((node for node in self.nodes if name_or_port in (node.name, str(node.port))), None)
 
-    def by_address(self, address):
-        return next((node for node in self.nodes if node.address == address), address)
+    def name_of(self, address):
+        return next((node.name for node in self.nodes if node.address == address), address)
 
     def event(self, kind, text, data=None):
-        """One event line; data (the key, the nodes) is for the browser view."""
         self.events.add(kind, text, data)
+
+    def news(self, kind, text):
+        """An event that may come again and again (a failure said on every try): counted, not repeated."""
+        self.events.add(kind, text, counted=True)
 
     def refuse(self, status, text):
         self.event("refused", text)
         return status, {"error": text}
 
-    def launch(self, node, *more):
-        """Start node's process with self.command(node) (it inherits this run's secret), its output in the logs
-        folder if there is one; up once it answers with its own pid (not another program on its port)."""
-        with open(self.logs / f"{node.name}.log", "w") if self.logs else nullcontext() as log:
-            process = processes.start(*self.command(node), *more, log=log)
+    def launch(self, node, command):
+        """Start node's process with command; up once it answers as itself (its pid, not another program on
+        its port). Its output goes to logs/<name>.log, a line of the students' boundary to the events too."""
+        process = processes.start(*command, log=subprocess.PIPE)
+        threading.Thread(target=self.relay, args=(process, node.name), daemon=True).start()
         if not processes.wait_healthy(node.address, process=process):
             processes.stop(process)
             raise RuntimeError(f"{node} did not start (is port {node.port} in use?)")
-        node.process = process  # from now on it counts as up
+        node.process = process
 
-    def stop_node(self, node):
+    def relay(self, process, name):
+        with open(self.logs / f"{name}.log", "w", encoding="utf-8") as log:
+            for line in process.stdout:
+                text = line.decode(errors="replace")
+                log.write(text)
+                log.flush()
+                if text[9:18] == "exercise ":
+                    self.news("exercise", f"{name}: {text[18:].strip()}")
+
+    def stop(self, node):
         processes.stop(node.process)
-        self.event("down", f"{node} is down")
 
-    def stop_all(self):
-        """On quit, Ctrl-C, SIGTERM or a closed terminal: no node process outlives the coordinator."""
-        for node in self.nodes:
+    def stop_all(self, others=()):
+        """On quit, Ctrl-C, SIGTERM or a closed terminal: no process outlives the coordinator."""
+        for node in [*self.nodes, *others]:
             if node.process:
                 processes.stop(node.process)
-        print(f"stopped the {len(self.nodes)} node processes", flush=True)
+        print(f"stopped the {len(self.nodes) + len(others)} processes", flush=True)
 
     def health(self, node):
-        return send(node.address, "GET", "/health", timeout=READ_TIMEOUT)[1] if node.up else {}
+        return send(node.address, "GET", "/health", timeout=ASK_TIMEOUT)[1] if node.up else {}
 
-    def keys(self):
-        """GET /kv: the keys, from the leader, or from a follower while the leader is down."""
-        node = next((node for node in self.nodes if node.up), None)
-        if node is None:
-            return 503, {"error": "every node is down"}
-        return send(node.address, "GET", "/kv", timeout=READ_TIMEOUT)
+    def rows(self):
+        """A row per node for GET /status: what its process and its /health say."""
+        rows = []
+        for node in self.nodes:
+            health = self.health(node)
+            rows.append({"name": node.name, "role": node.role, "port": node.port, "up": node.up,
+                         "pid": node.process.pid if node.up else None,
+                         **{field: health[field] for field in ("keys", "version", "epoch", "writes", "reads",
+                                                               "ready") if field in health}})
+        return rows
+
+
+class StatusHandler(JsonHandler):
+    """A coordinator's HTTP face: GET / (the page), GET /status (indented with ?pretty)."""
+
+    ROUTES = {("GET", "/"): "page", ("GET", "/status"): "status", ("GET", "/health"): "status"}
+
+    def page(self):
+        self.send_body(200, PAGE.read_bytes(), "text/html; charset=utf-8", {"Cache-Control": "no-cache"})
 
     def status(self):
-        """GET /status: every node with its numbers, and the recent events."""
-        nodes = []
-        for node in self.nodes:
-            row = {"name": node.name, "role": node.role, "port": node.port, "up": node.up,
-                   "pid": node.process.pid if node.up else None}
-            health = self.health(node)
-            row.update({field: health[field] for field in ("keys", "version", "epoch", "writes", "reads", "ready")
-                        if field in health})
-            nodes.append(row)
-        return {"followers": len(self.followers), "nodes": nodes, "events": self.events.recent()}
+        pretty = "pretty" in parse_qs(urlsplit(self.path).query, keep_blank_values=True)
+        body = json.dumps(self.server.coordinator.status(), indent=2 if pretty else None)
+        self.send_body(200, body.encode() + b"\n", "application/json")
+
+    def log_line(self, status):
+        """No line per request: the coordinator's terminal is its prompt."""
+
+
+class KVHandler(StatusHandler):
+    """Lab 2's coordinator: also /kv, as one node has it; behind it, the FrontDoor."""
+
+    ROUTES = {**StatusHandler.ROUTES, ("GET", "/kv"): "keys", ("GET", "/kv/"): "read", ("PUT", "/kv/"): "write",
+              ("DELETE", "/kv/"): "delete"}
+
+    def keys(self):
+        return self.server.coordinator.keys()
+
+    def read(self, key):
+        return self.server.coordinator.read(key)
+
+    def write(self, key):
+        return self.server.coordinator.write(key, self.read_json('{"value": 42}', needs=["value"])["value"])
+
+    def delete(self, key):
+        return self.server.coordinator.write(key, deleted=True)
+
+
+class CoordinatorServer(JsonServer):
+    def __init__(self, address, handler, coordinator):
+        super().__init__(address, handler)
+        self.coordinator = coordinator
 
 
 def check(parser, args, ports):

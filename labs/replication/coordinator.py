@@ -1,132 +1,115 @@
-"""A coordinator for single-leader replication: starts 1 leader and N followers, writes with quorum W
-through the leader, reads from R followers, and never answers older than it answered before.
+"""A coordinator for single-leader replication: it starts 1 leader and N followers, sends writes to the
+leader with quorum W and reads to R followers, and takes nodes down and brings them back up.
 
-Lab 2. Read write(), read() and bring_up(), top down; starting and stopping the processes (cluster.py),
-the prompt (prompt.py: put, get, down, up, status, quorum, wait, quit), the HTTP API (api.py: /kv as a
-node has it, /status, a picture at /) and the live views (display.py, percolation.py) are plumbing.
+Lab 2. Read start(), write(), read() and bring_up(), top down; the front door they go through is
+freshness.py's. Starting and stopping processes (cluster.py), the prompt (prompt.py: put, get, down,
+up, status, quorum, wait, quit) and what is shown (display.py) are plumbing.
 
     python labs/replication/coordinator.py --followers 3 --write-quorum 1 --read-quorum 1
 """
 import argparse
-import itertools
 import sys
 import time
 from pathlib import Path
-from urllib.parse import quote
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root, for `import labs...`
-from labs.plumbing import flags  # noqa: E402
-from labs.plumbing.colour import print_line  # noqa: E402
-from labs.plumbing.jsonhttp import send  # noqa: E402
-from labs.replication.api import CoordinatorHandler  # noqa: E402
-from labs.replication.cluster import READ_TIMEOUT, Cluster, Replica, check  # noqa: E402
-from labs.replication.display import said, watch  # noqa: E402
-from labs.replication.freshness import Freshness, quorum_read  # noqa: E402
-from labs.replication.log import completeness  # noqa: E402
-from labs.replication.percolation import Percolation  # noqa: E402
-from labs.replication.prompt import Prompt, run  # noqa: E402
+# the repository root, for `import labs...`
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from labs.plumbing import flags
+from labs.plumbing.colour import print_line
+from labs.plumbing.jsonhttp import send
+from labs.replication.cluster import KVHandler, Cluster, Replica, check
+from labs.replication.display import tell_read, tell_write, watch_coordinator
+from labs.replication.freshness import FrontDoor
+from labs.replication.log import completeness
+from labs.replication.prompt import Prompt, run
 
 NODE = Path(__file__).with_name("node.py")
-CATCH_UP_TIMEOUT = 10.0  # seconds a node brought back up may take to catch up
+# seconds a node brought back up may take to catch up
+CATCH_UP_TIMEOUT = 10.0
 
 
-class Coordinator(Cluster):
+class Coordinator:
     """Single leader: every write goes to the leader, which replicates it; reads go to R followers."""
 
-    def __init__(self, followers=3, write_quorum=None, read_quorum=1, base_port=9001, delay=0.1,
-                 replication_delay=0.3, show=print_line, logs=None):
-        super().__init__([Replica("leader", "leader", base_port)] + [Replica(f"follower{i}", "follower", base_port + i)
-                                                                      for i in range(1, followers + 1)], logs, show)
-        self.write_quorum = followers if write_quorum is None else write_quorum
-        self.read_quorum, self.delay, self.replication_delay = read_quorum, delay, replication_delay
-        self.freshness = Freshness()  # each key's newest version acknowledged or answered: no read goes below it
-        self.percolation = Percolation(self)  # reports each follower's ack as it lands
-        self.turn = itertools.count()  # reads start at the next follower each time, round robin
-        self.epoch = 1  # a leader's term: each leader started begins a new one; followers refuse older ones
+    def __init__(self, args, show=print_line):
+        self.args, self.epoch = args, 1
+        self.cluster = Cluster([Replica("leader", "leader", args.base_port)] +
+                               [Replica(f"follower{number}", "follower", args.base_port + number)
+                                for number in range(1, args.followers + 1)], args.logs, show)
+        self.front_door = FrontDoor(self.cluster.leader.address, [f.address for f in self.cluster.followers],
+                                    args.write_quorum, args.read_quorum)
 
-    def command(self, node):
-        """The node.py arguments for one node of the map: the run's settings for all (a follower may lead one day)."""
-        args = [NODE, "--port", node.port, "--role", node.role, "--delay", self.delay,
-                "--replication-delay", self.replication_delay]
+    def command(self, node, *more):
+        """node.py's arguments for one node of the map: the run's settings, whatever its role."""
+        command = [NODE, "--port", node.port, "--role", node.role, "--delay", self.args.delay,
+                   "--replication-delay", self.args.replication_delay, "--write-quorum", self.args.write_quorum]
         if node.role == "leader":
-            args += ["--replicate-to", ",".join(f.address for f in self.followers), "--epoch", self.epoch]
-        return args
+            command += ["--replicate-to", ",".join(f.address for f in self.cluster.followers), "--epoch", self.epoch]
+        return command + list(more)
 
     def start(self):
-        """Start every node of the map, empty and ready: the followers first, so the leader finds them."""
-        for node in self.followers + [self.leader]:
-            self.launch(node)
-            self.event("up", f"{node} is up, pid {node.process.pid}")
+        """Every node of the map, empty: the followers first, so the leader finds them."""
+        for node in self.cluster.followers + [self.cluster.leader]:
+            self.cluster.launch(node, self.command(node))
+            self.cluster.event("up", f"{node} is up, pid {node.process.pid}")
 
     def write(self, key, value=None, deleted=False):
-        """Send a write to the leader with quorum W; remember its version once acknowledged."""
-        alive = [follower for follower in self.followers if follower.up]
-        if not self.leader.up:
-            return self.refuse(503, f"write {key}: the leader is down: no writes until it is up")
-        if len(alive) < self.write_quorum:
-            return self.refuse(503, f"write {key}: W = {self.write_quorum} acks required, "
-                                    f"only {len(alive)} followers up")
+        """Through the front door to the leader, which answers once W followers hold the write."""
         started = time.perf_counter()
-        with self.percolation.writing():  # the acks show as they land
-            status, reply = send(self.leader.address, "DELETE" if deleted else "PUT", f"/kv/{quote(key, safe='')}",
-                                 None if deleted else {"value": value}, {"X-Write-Quorum": str(self.write_quorum)})
-            if status not in (200, 201, 404):
-                return self.refuse(status or 503, f"write {key}: {reply.get('error', 'no answer from the leader')}")
-            self.freshness.remember(key, reply["version"])
-            if status == 404:  # deleted already: nothing written, and W followers hold the delete that did it
-                self.event("write", f"{key} not found v{reply['version']}: deleted already", {"key": key})
-            else:
-                self.percolation.acknowledged(reply, time.perf_counter() - started)
-        return status, dict(reply, acks={self.by_address(a).name: ms for a, ms in reply["acks"].items()})
+        status, reply = self.front_door.write("DELETE" if deleted else "PUT", key, None if deleted else {"value": value})
+        tell_write(self.cluster, key, None if deleted else value, status, reply, time.perf_counter() - started)
+        return status, reply
 
     def read(self, key):
-        """Ask R followers; answer with the newest version, never one older than a version acknowledged or answered."""
-        alive = [follower for follower in self.followers if follower.up]
-        if len(alive) < self.read_quorum:
-            return self.refuse(503, f"read {key}: R = {self.read_quorum} followers required, only {len(alive)} up")
-        first = next(self.turn) % len(alive)
-        order = alive[first:] + alive[:first] + [self.leader]  # the leader last: it holds every acknowledged write
+        """Through the front door: R followers, then the others, the leader last; never a stale answer."""
         started = time.perf_counter()
-        answer, answers = quorum_read(key, order, self.read_quorum, lambda node: send(
-            node.address, "GET", f"/kv/{quote(key, safe='')}", timeout=READ_TIMEOUT) if node.up else (0, {}),
-            self.freshness)
-        newest = answer[2]["version"] if answer else self.freshness.version(key)
-        for node, status, reply in answers:
-            if status in (200, 404) and reply["version"] < newest:
-                self.event("stale", f"{key}: {node.name} said {said(status, reply)} < v{newest}: not reported",
-                           {"key": key, "node": node.name})
-            elif status not in (200, 404) and node.up:
-                self.event("missed", f"{key}: {node.name} did not answer ({str(reply.get('error', status))[:28]})")
-        if answer is None:
-            return self.refuse(503, f"read {key}: no replica up holds v{newest} or newer")
-        served_by = [node.name for node, _, reply in answers if reply.get("version") == newest]
-        self.event("read", f"{key} = {said(*answer[1:])} from {', '.join(served_by)}, "
-                           f"{(time.perf_counter() - started) * 1000:.0f} ms", {"key": key})
-        return answer[1], dict(answer[2], node="coordinator", served_by=served_by)
+        status, reply, answers = self.front_door.read(key)
+        tell_read(self.cluster, key, status, reply, answers, time.perf_counter() - started)
+        return status, reply
 
     def bring_up(self, node):
-        """`up NODE`: a new, empty process that serves nothing until it caught up. A follower is caught up
-        by its leader's stream; a leader, of a new epoch, copies the snapshot of the most complete follower."""
+        """`up NODE`: a new, empty process that serves nothing until it has caught up. A follower is caught
+        up by the leader's stream; a leader, of a new epoch, first copies the snapshot of the most complete
+        follower, so that versions only move forward."""
         if node.role == "leader":
             self.epoch += 1
-        self.launch(node, "--catch-up")
+        self.cluster.launch(node, self.command(node, "--catch-up"))
         if node.role == "leader":
-            source = max((f for f in self.followers if f.up), default=None, key=lambda f: completeness(self.health(f)))
-            snapshot = send(source.address, "GET", "/snapshot")[1] if source else {"entries": [], "version": 0}
-            send(node.address, "PUT", "/snapshot", dict(snapshot, epoch=self.epoch), timeout=CATCH_UP_TIMEOUT)
-            self.event("caught-up", f"{node} copied {len(snapshot['entries'])} keys (v{snapshot['version']}) from "
-                                    f"{source.name if source else 'nobody'}: epoch {self.epoch}")
+            running = [follower for follower in self.cluster.followers if follower.up]
+            source = max(running, default=None, key=lambda follower: completeness(self.cluster.health(follower)))
+            status, snapshot = send(source.address, "GET", "/snapshot") if source else \
+                (200, {"entries": [], "version": 0, "last_epoch": 0})
+            if status == 200:
+                send(node.address, "PUT", "/snapshot", dict(snapshot, epoch=self.epoch), timeout=CATCH_UP_TIMEOUT)
+                self.cluster.event("caught-up", f"{node} copied {len(snapshot['entries'])} keys "
+                                                f"(v{snapshot['version']}) from {source.name if source else 'nobody'}: epoch {self.epoch}")
         deadline = time.monotonic() + CATCH_UP_TIMEOUT
-        while not self.health(node).get("ready") and time.monotonic() < deadline:
+        while not self.cluster.health(node).get("ready") and time.monotonic() < deadline:
             time.sleep(0.05)
-        health = self.health(node)
-        self.event("up", f"{node} is up, pid {node.process.pid}, " + (f"caught up at v{health['version']}" if
-                   health.get("ready") else "not caught up: it serves nothing yet"))
+        version = self.cluster.health(node).get("version")
+        self.cluster.event("up", f"{node} is up, pid {node.process.pid}, " +
+                           (f"caught up at v{version}" if version is not None else "not caught up yet"))
+
+    def down(self, node):
+        self.cluster.stop(node)
+        self.cluster.event("down", f"{node} is down")
+
+    def keys(self):
+        """GET /kv: the keys, from the leader, or from a follower while the leader is down."""
+        node = next((node for node in self.cluster.nodes if node.up), self.cluster.leader)
+        return send(node.address, "GET", "/kv")
+
+    def set_quorums(self, write_quorum, read_quorum):
+        self.front_door.write_quorum, self.front_door.read_quorum = write_quorum, read_quorum
 
     def status(self):
-        """GET /status: the quorums, the leader's own replication delay, every node, the recent events."""
-        return dict(super().status(), write_quorum=self.write_quorum, read_quorum=self.read_quorum,
-                    replication_delay=self.health(self.leader).get("replication_delay", self.replication_delay))
+        """GET /status: the quorums, every node with its numbers, the recent events."""
+        return {"followers": len(self.cluster.followers), "write_quorum": self.front_door.write_quorum,
+                "read_quorum": self.front_door.read_quorum, "nodes": self.cluster.rows(),
+                "events": self.cluster.events.recent()}
+
+    def stop_all(self):
+        self.cluster.stop_all()
 
 
 STRATEGIES = {"single-leader": Coordinator}
@@ -145,13 +128,12 @@ def main():
               logs=Path(__file__).with_name("logs"))
     args = parser.parse_args()
     if args.watch:
-        return watch(f"127.0.0.1:{args.port}")
+        return watch_coordinator(args.port)
     check(parser, args, [args.port, *range(args.base_port, args.base_port + args.followers + 1)])
-    coordinator = STRATEGIES[args.replication](args.followers, args.write_quorum, args.read_quorum, args.base_port,
-                                               args.delay, args.replication_delay, logs=args.logs)
-    run(parser, args, coordinator, CoordinatorHandler, f"{args.replication}, N = {args.followers}: leader "
-        f":{args.base_port}, followers :{args.base_port + 1} to :{args.base_port + args.followers}\n"
-        f"coordinator API and picture: http://{args.host}:{args.port}", Prompt(coordinator, args.script))
+    coordinator = STRATEGIES[args.replication](args)
+    run(parser, args, coordinator, KVHandler, Prompt(coordinator, args.script),
+        f"{args.replication}, N = {args.followers}: leader :{args.base_port}, followers :{args.base_port + 1} "
+        f"to :{args.base_port + args.followers}\ncoordinator API and picture: http://{args.host}:{args.port}")
 
 
 if __name__ == "__main__":

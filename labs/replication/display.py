@@ -1,18 +1,20 @@
-"""What the coordinator looks like on a wall: the node table, one line per event, a live watch.
+"""What a coordinator looks like on a wall: one line per event, the node table, a live view.
 
-Lab 2. table() and event_line() turn the coordinator's GET /status into text; watch() polls it
-from a second terminal and redraws in place, or prints plain new events when piped.
+Lab 2, not a lesson. Events keeps the coordinator's events and shows each as one line; a line that
+repeats is shown again only with its count (x10, x100, ...), so no terminal floods. table() and
+frame() turn GET /status into text; watch() redraws a view in place (the wall, lab 3's membership),
+or, piped, prints each new event once.
 
     python labs/replication/coordinator.py --watch
 """
 import itertools
 import json
+import math
 import threading
 import time
 from collections import deque
 
 from labs.plumbing.colour import CLEAR_BELOW, CLEAR_LINE, HOME, colour_on, cut, fit, paint, word
-from labs.plumbing.flags import ports
 from labs.plumbing.jsonhttp import send
 
 COLUMNS = f"{'node':<10} {'role':<8} {'port':>5} {'pid':>7} {'state':<5} {'keys':>6} {'version':>8} " \
@@ -20,20 +22,26 @@ COLUMNS = f"{'node':<10} {'role':<8} {'port':>5} {'pid':>7} {'state':<5} {'keys'
 
 
 class Events:
-    """The coordinator's events: the newest KEEP for GET /status, each shown as one line as it happens."""
+    """The newest KEEP events, for GET /status; each shown as one line as it happens. News that may
+    repeat (what the registry says, a repair step, a student's exercise) is counted instead: shown
+    again only at x10, x100, ..."""
 
     KEEP = 200
 
     def __init__(self, show):
-        self.show = show  # prints one line; None: events are kept for GET /status only
-        self.events, self.ids, self.lock = deque(maxlen=self.KEEP), itertools.count(1), threading.Lock()
+        self.show, self.events, self.counts = show, deque(maxlen=self.KEEP), {}
+        self.ids, self.lock = itertools.count(1), threading.Lock()
 
-    def add(self, kind, text, data=None):
-        """Keep one event and show its line; data: fields for drawings, like the browser view's (key, version)."""
-        event = {**(data or {}), "id": next(self.ids), "time": time.strftime("%H:%M:%S"), "kind": kind, "text": text}
+    def add(self, kind, text, data=None, counted=False):
+        """Keep one event; data: fields for drawings (the key, the follower), like the page's."""
         with self.lock:
+            count = self.counts[kind, text] = self.counts.get((kind, text), 0) + 1 if counted else 1
+            event = {**(data or {}), "id": next(self.ids), "time": time.strftime("%H:%M:%S"), "kind": kind,
+                     "text": text, "count": count}
+            if counted and self.events and (self.events[-1]["kind"], self.events[-1]["text"]) == (kind, text):
+                self.events.pop()
             self.events.append(event)
-        if self.show:
+        if self.show and math.log10(count).is_integer():
             self.show(event_line(event))
 
     def recent(self):
@@ -41,16 +49,23 @@ class Events:
             return list(self.events)
 
 
+def event_line(event):
+    """One event: time, what happened (coloured, padded first so columns stay aligned), the details."""
+    count = f" (x{event['count']})" if event.get("count", 1) > 1 else ""
+    return cut(f"{event['time']} {word(event['kind'], 10)} {event['text']}{count}", 80)
+
+
 def table(status):
-    """The node table: role, port, up or DOWN, keys, newest version, epoch, writes applied, reads served."""
+    """The node table: role, port, state, keys, newest version, epoch, writes applied, reads served."""
     lines = [paint(COLUMNS, "bold")]
     for node in status["nodes"]:
-        state = word("late" if node.get("ready") is False else "up" if node["up"] else "DOWN", 5)  # late: catching up
-        keys, version, epoch, writes, reads = (node.get(field, "-") for field in
-                                               ("keys", "version", "epoch", "writes", "reads"))
-        version = f"v{version}" if version != "-" else version
-        lines.append(f"{node['name']:<10} {node['role']:<8} {node['port']:>5} {node['pid'] or '-':>7} {state} "
-                     f"{keys:>6} {version:>8} {epoch:>5} {writes:>6} {reads:>6}")
+        # late: catching up; cut: across the partition; ?: running, but no answer (paused)
+        state = "DOWN" if not node["up"] else "cut" if node.get("cut") else "?" if "version" not in node \
+            and node["role"] in ("leader", "follower") else "late" if node.get("ready") is False else "up"
+        numbers = [node.get(field, "-") for field in ("keys", "version", "epoch", "writes", "reads")]
+        numbers[1] = f"v{numbers[1]}" if numbers[1] != "-" else "-"
+        lines.append(f"{node['name']:<10} {node['role']:<8} {node['port']:>5} {node['pid'] or '-':>7} "
+                     f"{word(state, 5)} {numbers[0]:>6} {numbers[1]:>8} {numbers[2]:>5} {numbers[3]:>6} {numbers[4]:>6}")
     return lines
 
 
@@ -59,8 +74,7 @@ def quorum_line(status):
     n, w, r = status["followers"], status["write_quorum"], status["read_quorum"]
     if r + w > n:
         return f"R + W = {r} + {w} > N = {n}: every read meets a follower that holds the newest write"
-    return (f"R + W = {r} + {w} <= N = {n}: a read can miss the newest write; "
-            f"{status.get('stale_check', 'the coordinator')} checks")
+    return f"R + W = {r} + {w} <= N = {n}: a read can miss the newest write; the freshness rule checks"
 
 
 def said(status, reply):
@@ -76,43 +90,84 @@ def short(value, width=20):
     return text if len(text) <= width else text[:width - 3] + "..."
 
 
-def event_line(event):
-    """One event: time, what happened (coloured, padded first so columns stay aligned), the details."""
-    return cut(f"{event['time']} {word(event['kind'], 10)} {event['text']}", 80)  # a long key must not wrap
-
-
-def frame(coordinator, status):
-    """One screen of the watch: heading, quorum, node table, then as many of the newest events as fit."""
-    fixed = [f"{time.strftime('%H:%M:%S')} coordinator {ports([coordinator])}  N = {status['followers']}, "
-             f"W = {status['write_quorum']}, R = {status['read_quorum']}, delay {status['replication_delay']} s",
-             quorum_line(status), "", *table(status), "", "events"]
+def frame(status, port):
+    """One screen of the wall: heading, quorum, node table, then as many of the newest events as fit."""
+    fixed = [f"{time.strftime('%H:%M:%S')} coordinator :{port}  N = {status['followers']}, "
+             f"W = {status['write_quorum']}, R = {status['read_quorum']}", quorum_line(status)]
+    if status.get("cut"):
+        fixed.append(paint(f"partition: {', '.join(status['cut'])} | all the others", "yellow"))
+    fixed += ["", *table(status), "", "events"]
     return fit(fixed + [event_line(event) for event in status["events"]], keep=len(fixed))
 
 
-def watch(coordinator, every=0.5):
-    """Poll the coordinator's GET /status and redraw; piped, print each new event once instead."""
-    live = colour_on()  # a terminal that understands the codes we redraw with
-    seen, trouble = 0, None
+def watch(name, fetch, frame, events, every=0.5):
+    """Poll fetch() -> (status, view) and redraw frame(view) in place; piped (or NO_COLOR), print each new
+    event of events(view), [(id, line)], once. When it stops answering, say so once, and wait for it."""
+    live, seen, said_last = colour_on(), 0, None
     try:
         while True:
-            status, view = send(coordinator, "GET", "/status")
+            status, view = fetch()
             if status != 200:
-                problem = cut(f"coordinator {coordinator} does not answer, trying again: "
-                              f"{view.get('error', status)}", 80)
-                if live or problem != trouble:
+                problem = cut(f"{name} does not answer: waiting for it (Ctrl-C leaves)", 80)
+                if problem != said_last:
                     print((HOME + CLEAR_BELOW if live else "") + problem, flush=True)
-                trouble = problem
+                said_last = problem
             elif live:
-                trouble = None
-                print(HOME + "\n".join(line + CLEAR_LINE for line in frame(coordinator, view)) + CLEAR_BELOW,
-                      end="", flush=True)
+                said_last = None
+                print(HOME + "\n".join(line + CLEAR_LINE for line in frame(view)) + CLEAR_BELOW, end="", flush=True)
             else:
-                trouble = None
-                seen = 0 if view["events"] and view["events"][-1]["id"] < seen else seen  # a new coordinator
-                for event in view["events"]:
-                    if event["id"] > seen:
-                        print(event_line(event), flush=True)
-                seen = view["events"][-1]["id"] if view["events"] else seen
+                said_last, items = None, events(view)
+                # a new coordinator (or registry) counts from 1 again
+                seen = 0 if items and items[-1][0] < seen else seen
+                for number, line in items:
+                    if number > seen:
+                        print(line, flush=True)
+                seen = items[-1][0] if items else seen
             time.sleep(every)
     except KeyboardInterrupt:
         print()
+
+
+def shown(events):
+    """(id, line) of the events a terminal shows: the first of each, and a repeat only at x10, x100, ..."""
+    return [(event["id"], event_line(event)) for event in events if math.log10(event["count"]).is_integer()]
+
+
+def watch_coordinator(port):
+    """coordinator.py --watch: the wall of the coordinator on port."""
+    watch(f"the coordinator on :{port}", lambda: send(f"127.0.0.1:{port}", "GET", "/status"),
+          lambda status: frame(status, port), lambda status: shown(status["events"]))
+
+
+def tell_write(cluster, key, value, status, reply, seconds):
+    """The event lines of a write: each ack the leader waited for, then the write, or why it was refused."""
+    what = f"{key} deleted" if value is None else f"{key}={short(value)}"
+    if status == 404:
+        return cluster.event("write", f"{key}: not found v{reply['version']}: deleted already", {"key": key})
+    if status not in (200, 201):
+        return cluster.event("refused", f"write {key}: {reply.get('error', status)}")
+    version = reply["version"]
+    for follower, ms in sorted(reply["acks"].items(), key=lambda ack: ack[1]):
+        name = cluster.name_of(follower)
+        cluster.event("ack", f"{what} v{version} -> {name} {ms} ms", {"key": key, "version": version,
+                                                                      "follower": name})
+    cluster.event("write", f"{what} v{version} acked by {len(reply['acks'])} of {len(cluster.followers)} "
+                           f"(W = {reply['quorum']}) in {seconds * 1000:.0f} ms", {"key": key, "version": version})
+
+
+def tell_read(cluster, key, status, reply, answers, seconds):
+    """The event lines of a read: each answer not reported (stale, or none), then the read, or the refusal."""
+    newest = reply.get("version", 0) if status in (200, 404) else max(
+        [answer.get("version", 0) for _, _, answer in answers], default=0)
+    for node, said_status, answer in answers:
+        name = cluster.name_of(node)
+        if said_status in (200, 404) and answer["version"] < newest:
+            cluster.event("stale", f"{key}: {name} said {said(said_status, answer)} < v{newest}: not reported",
+                          {"key": key, "node": name})
+        elif said_status not in (200, 404):
+            cluster.event("missed", f"{key}: {name} did not answer ({str(answer.get('error', said_status))[:28]})")
+    if status not in (200, 404):
+        return cluster.event("refused", f"read {key}: {reply['error']}")
+    name = cluster.name_of(reply["node"])
+    cluster.event("read", f"{key} = {said(status, reply)} from {name}, {seconds * 1000:.0f} ms",
+                  {"key": key, "served_by": [name]})

@@ -1,8 +1,8 @@
 """The coordinator's prompt: put, get, down, up, status, quorum, wait, quit (stdlib cmd), and run().
 
-Lab 2. Reads a terminal, commands piped on stdin, or a --script file alike; piped or scripted,
-it echoes each command so the output reads as a transcript, and prints # comment lines.
-run() is a coordinator's whole life: serve its API, start the nodes, the prompt, stop them all.
+Lab 2, not a lesson. Reads a terminal, commands piped on stdin, or a --script file alike; piped or
+scripted, it echoes each command, so the output reads as a transcript, and prints # comment lines.
+run() is a coordinator's whole life: its API served, its nodes started, the prompt, all stopped.
 
     python labs/replication/coordinator.py --script labs/replication/demo.txt
 """
@@ -12,14 +12,15 @@ import sys
 import threading
 import time
 
-from labs.plumbing import exercises, processes
+from labs.plumbing import processes
 from labs.plumbing.colour import CLEAR_LINE, CONSOLE_CODES, paint
-from labs.replication.api import CoordinatorServer
+from labs.replication.cluster import CoordinatorServer
 from labs.replication.display import quorum_line, table
 
 try:
-    import readline  # line editing and history at the prompt, and what was typed so far
-except ImportError:  # Windows: the console edits lines itself
+    # line editing and history at the prompt, and what was typed so far
+    import readline
+except ImportError:
     readline = None
 
 
@@ -27,7 +28,6 @@ class Prompt(cmd.Cmd):
     """One do_<command> method per command; `help` lists their docstrings."""
 
     PROMPT = "replication> "
-
     intro = "commands: put KEY VALUE, get KEY, down NODE, up NODE, status, quorum W R,\n" \
             "          wait SECONDS, help, quit"
 
@@ -37,14 +37,13 @@ class Prompt(cmd.Cmd):
         self.use_rawinput = script is None and sys.stdin.isatty()
         self.prompt = self.PROMPT if self.use_rawinput else ""
         if self.use_rawinput:
-            coordinator.events.show = self.show
+            coordinator.cluster.events.show = self.show
 
     def show(self, line):
-        """An event line, from the start of the terminal's line: what you type while a command runs is not
-        mixed into it (the prompt shows it again). One that arrives at the prompt goes above a fresh prompt,
-        with what you typed so far (where the readline module exists: Linux, macOS)."""
+        """An event line, from the start of the terminal's line; one that arrives at the prompt goes above a
+        fresh prompt, with what was typed so far (where readline exists: Linux, macOS)."""
         typed = readline.get_line_buffer() if readline and self.typing else ""
-        clear = CLEAR_LINE if CONSOLE_CODES else ""  # the rest of what was on that line
+        clear = CLEAR_LINE if CONSOLE_CODES else ""
         print(f"\r{line}{clear}\n" + (f"{self.prompt}{typed}" if self.typing else ""), end="", flush=True)
 
     def preloop(self):
@@ -55,7 +54,7 @@ class Prompt(cmd.Cmd):
         return stop
 
     def get_names(self):
-        """The commands `help` lists: EOF (end of a piped script) is no command to type."""
+        """The commands `help` lists: EOF (the end of a piped script) is no command to type."""
         return [name for name in super().get_names() if name != "do_EOF"]
 
     def precmd(self, line):
@@ -65,13 +64,6 @@ class Prompt(cmd.Cmd):
             print(paint(line.strip(), "bold") if line.startswith("#") else f"{self.PROMPT}{line.strip()}", flush=True)
         return "" if line.startswith("#") else line
 
-    def onecmd(self, line):
-        """cmd's, except that a students' exercise not written yet is one line, not a crash."""
-        try:
-            return super().onecmd(line)
-        except NotImplementedError as error:
-            print(exercises.explain(error), flush=True)
-
     def emptyline(self):
         """An empty line does nothing (cmd would repeat the last command)."""
 
@@ -80,11 +72,9 @@ class Prompt(cmd.Cmd):
 
     def node(self, arg):
         """The node named by arg (a name like follower2 or a port like 9003), or None after saying so."""
-        if not arg.strip():
-            return print("say which node: a name or port from `status`, like follower2 or 9003", flush=True)
-        node = self.coordinator.find(arg.strip())
+        node = self.coordinator.cluster.find(arg.strip())
         if node is None:
-            print(f"no node {arg.strip()!r}: use a name or port from `status`", flush=True)
+            print(f"say which node: a name or a port from `status`, like follower2 or 9003", flush=True)
         return node
 
     def do_put(self, arg):
@@ -99,7 +89,7 @@ class Prompt(cmd.Cmd):
         self.coordinator.write(key, value)
 
     def do_get(self, arg):
-        """get KEY: read from R followers; a stale reply is caught and never reported."""
+        """get KEY: read from R followers; a stale answer is caught and never reported."""
         if not arg.strip():
             return print("usage: get KEY", flush=True)
         self.coordinator.read(arg.strip())
@@ -108,7 +98,7 @@ class Prompt(cmd.Cmd):
         """down NODE: stop that node's process (NODE is its name or port)."""
         node = self.node(arg)
         if node and node.up:
-            self.coordinator.stop_node(node)
+            self.coordinator.down(node)
         elif node:
             print(f"{node} is already down", flush=True)
 
@@ -130,14 +120,14 @@ class Prompt(cmd.Cmd):
 
     def do_quorum(self, arg):
         """quorum W R: change the write and read quorums (0 <= W <= N, 1 <= R <= N)."""
-        n = len(self.coordinator.followers)
+        n = len(self.coordinator.cluster.followers)
         try:
             write_quorum, read_quorum = map(int, arg.split())
         except ValueError:
             return print("usage: quorum W R, like quorum 1 1", flush=True)
         if not (0 <= write_quorum <= n and 1 <= read_quorum <= n):
             return print(f"W must be between 0 and {n}, R between 1 and {n}", flush=True)
-        self.coordinator.write_quorum, self.coordinator.read_quorum = write_quorum, read_quorum
+        self.coordinator.set_quorums(write_quorum, read_quorum)
         print(quorum_line(self.coordinator.status()), flush=True)
 
     def do_wait(self, arg):
@@ -148,14 +138,14 @@ class Prompt(cmd.Cmd):
             print("usage: wait SECONDS, like wait 1", flush=True)
 
     def do_quit(self, arg):
-        """quit: stop every node and the coordinator."""
+        """quit: stop every process and the coordinator."""
         return True
     do_EOF = do_quit
 
 
-def run(parser, args, coordinator, handler, banner, prompt):
-    """A coordinator's whole life: its API on --port, its nodes started, the prompt (or --script) until quit;
-    then every process it started stops, however it ends."""
+def run(parser, args, coordinator, handler, prompt, banner):
+    """A coordinator's whole life: its API on --port, its nodes started, the prompt (or --script) until
+    quit; then every process it started stops, however it ends."""
     try:
         server = CoordinatorServer((args.host, args.port), handler, coordinator)
     except OSError as error:

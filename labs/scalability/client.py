@@ -16,9 +16,10 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root, for `import labs...`
-from labs.scalability.load_balancer import STRATEGIES, measured_by  # noqa: E402
-from labs.scalability.visualize_load_balance import chart  # noqa: E402
+# the repository root, for `import labs...`
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from labs.scalability.load_balancer import STRATEGIES, measured_by
+from labs.scalability.visualize_load_balance import chart
 
 NODES = ["127.0.0.1:8001", "127.0.0.1:8002", "127.0.0.1:8003"]
 
@@ -37,14 +38,16 @@ def send(node, method, path, body=None, headers=None, timeout=30):
     except urllib.error.HTTPError as error:
         return error.code, json.loads(error.read() or b"{}")
     except (OSError, ValueError) as error:
-        return 0, {"error": str(error)}  # 0: no HTTP answer at all (refused, timed out, garbled)
+        # 0: no HTTP answer at all (refused, timed out, garbled)
+        return 0, {"error": str(error)}
 
 
 def run(requests, concurrency, balancer, rate=0, client_id=""):
     """Send requests from concurrency threads; returns one (node, status, seconds) per request."""
     results, lock = [], threading.Lock()
     counter = iter(range(requests))
-    balanced_send = measured_by(balancer)(send)  # the middleware: the strategy hears how each request went
+    # the middleware: the strategy hears how each request went
+    balanced_send = measured_by(balancer)(send)
 
     def worker():
         while True:
@@ -54,16 +57,19 @@ def run(requests, concurrency, balancer, rate=0, client_id=""):
                 return
             node = balancer.pick()
             start = time.monotonic()
-            status, reply = balanced_send(node, "PUT", f"/kv/key-{count}", {"value": count}, {"X-Client-Id": client_id})
+            status, reply = balanced_send(node, "PUT", f"/kv/key-{count}", {"value": count},
+                                          {"X-Client-Id": client_id})
             seconds = time.monotonic() - start
-            node = reply.get("node", node)  # through a front: the backend that served it
+            # through a front: the node that answered
+            node = reply.get("node", node)
             with lock:
                 results.append((node, status, seconds))
                 print(f"{count:5}  {node:<15} {status}  {seconds * 1000:6.0f} ms  {reply.get('error', '')[-40:]}",
                       flush=True)
             time.sleep(max(0.0, start + 1 / rate - time.monotonic()) if rate else 0)
 
-    threads = [threading.Thread(target=worker, daemon=True) for _ in range(concurrency)]  # Ctrl-C stops them too
+    # daemon: Ctrl-C stops them too
+    threads = [threading.Thread(target=worker, daemon=True) for _ in range(concurrency)]
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -98,16 +104,17 @@ def parse_nodes(text):
 
 def main():
     parser = argparse.ArgumentParser(
-        description="Send concurrent key-value requests to nodes, round robin.",
+        description="Send concurrent key-value requests to nodes, each to the node a strategy picks.",
         epilog="example: python labs/scalability/client.py --requests 60 --concurrency 12 \\\n"
                "           --nodes 8001,8002,8003 --strategy least-response-time",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--requests", type=int, default=30, help="how many requests in all (default 30)")
     parser.add_argument("--concurrency", type=int, default=10, help="client threads sending at once (default 10)")
     parser.add_argument("--nodes", type=parse_nodes, help="host:port list or bare ports (default: NODES)")
-    parser.add_argument("--strategy", choices=sorted(STRATEGIES), default="round-robin", help="(default round-robin)")
-    parser.add_argument("--rate", type=float, default=0, help="requests a second per thread at most (default: no limit)")
-    parser.add_argument("--client-id", default=f"client-{os.getpid()}", help="sent as X-Client-Id to rate limiters")
+    parser.add_argument("--strategy", choices=sorted(STRATEGIES), default="round-robin",
+                        help="(default round-robin)")
+    parser.add_argument("--rate", type=float, default=0, help="requests a second per thread (default: no limit)")
+    parser.add_argument("--client-id", default=f"client-{os.getpid()}", help="sent as X-Client-Id to limiters")
     args = parser.parse_args()
     if args.requests < 1 or args.concurrency < 1 or not args.rate >= 0:
         parser.error("--requests and --concurrency must be at least 1, --rate not negative")

@@ -12,9 +12,12 @@ import time
 
 from labs.scalability import front
 
-DECAY = 0.3  # weight of the newest response time in a node's average: higher forgets the past faster
-RETRY = 2.0  # seconds without an answer from a node after which it is tried again, as if new
-NO_ANSWER = 60.0  # seconds a request without an answer counts as: a dead node looks slowest
+# weight of the newest response time in a node's average: higher forgets the past faster
+DECAY = 0.3
+# seconds without an answer from a node after which it is tried again, as if new
+RETRY = 2.0
+# seconds a request without an answer counts as: a dead node looks slowest
+NO_ANSWER = 60.0
 
 
 class Strategy:
@@ -37,30 +40,34 @@ class RoundRobin(Strategy):
 
     def pick(self):
         with self.lock:
-            nodes, count = self.nodes, self.count  # one look at the list: its owner may replace it
+            # one look at the list: its owner may replace it
+            nodes, count = self.nodes, self.count
             self.count += 1
         return nodes[count % len(nodes)]
 
 
 class LeastResponseTime(Strategy):
     """The node that should answer soonest: the moving average of its response times x (its requests in
-    flight + 1); on a tie, fewer in flight. A node not heard from yet, or not for RETRY seconds (it failed, or
-    was slower than the others), is tried first, one request at a time: a node that comes back gets work."""
+    flight + 1); on a tie, fewer in flight. A node not heard from yet, or not for RETRY seconds (it failed,
+    or was slower than the others), is tried first, one request at a time: a node that comes back gets work."""
 
     name = "least-response-time"
 
     def __init__(self, nodes):
         super().__init__(nodes)
-        self.average, self.heard, self.active = {}, {}, {}  # per node: seconds, when last, requests in flight
+        # per node: seconds, when last heard from, requests in flight
+        self.average, self.heard, self.active = {}, {}, {}
 
     def known(self, node, now):
-        return now - self.heard.get(node, -RETRY) < RETRY  # its average still says how it is doing
+        """Its average still says how it is doing."""
+        return now - self.heard.get(node, -RETRY) < RETRY
 
     def score(self, node, now):
         active = self.active.get(node, 0)
         if active == 0 and not self.known(node, now):
             return 0.0
-        return self.average.get(node, RETRY) * (active + 1)  # never answered yet: slow, not dead
+        # never answered yet: slow, not dead
+        return self.average.get(node, RETRY) * (active + 1)
 
     def pick(self):
         with self.lock:
@@ -74,7 +81,8 @@ class LeastResponseTime(Strategy):
     def finished(self, node, seconds):
         with self.lock:
             now = time.monotonic()
-            old = self.average[node] if self.known(node, now) else seconds  # after a silence: afresh
+            # after a silence, the average starts afresh
+            old = self.average[node] if self.known(node, now) else seconds
             self.average[node], self.heard[node] = old + DECAY * (seconds - old), now
             self.active[node] -= 1
 
@@ -88,7 +96,8 @@ def measured_by(strategy):
         @functools.wraps(send)
         def measured(node, *args, **kwargs):
             strategy.started(node)
-            started = time.perf_counter()  # fine-grained everywhere (monotonic ticks every 16 ms on Windows)
+            # fine-grained everywhere (monotonic ticks every 16 ms on Windows)
+            started = time.perf_counter()
             result = send(node, *args, **kwargs)
             strategy.finished(node, time.perf_counter() - started if result[0] else NO_ANSWER)
             return result
@@ -97,21 +106,24 @@ def measured_by(strategy):
 
 
 def load_balancer(handle):
-    """Decorator for a handler method: with server.balancer set, the node is a front: it forwards the request
-    to the node its strategy picks, or to the next pick if that one gives no answer."""
+    """Decorator for a handler method: with server.balancer set, the node is a front: it forwards the
+    request to the node its strategy picks, or to the next pick if that one gives no answer."""
     @functools.wraps(handle)
     def wrapper(handler):
         balancer = handler.server.balancer
         if balancer is None:
             return handle(handler)
-        if front.answers_itself(handler):  # its page, what the page draws, a browser's icon
+        # its page, what the page draws, a browser's icon
+        if front.answers_itself(handler):
             return
-        data = handler.read_body()  # all of it, before any backend is bothered
+        # all of it, before any backend is bothered
+        body = front.read_json(handler)
         for _ in balancer.nodes:
             node = balancer.pick()
-            status, reply, headers = measured_by(balancer)(front.forward)(node, handler, data)
-            if status:  # 0: no answer at all
+            status, reply = measured_by(balancer)(front.forward)(node, handler, body)
+            # 0: no answer at all
+            if status:
                 handler.note += f" -> :{node.rpartition(':')[2]}"
-                return handler.send_json(status, reply, headers)
+                return handler.send_json(status, reply)
         handler.send_json(502, {"error": "no backend answered"})
     return wrapper

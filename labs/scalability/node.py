@@ -3,6 +3,7 @@
 Step 01 of the workshop. The node works on at most --workers requests at once, each
 taking --delay seconds of simulated work; further requests wait their turn. That is
 why one node chokes when many clients arrive together. Run several on different ports.
+Lab 1 adds @rate_limited and @load_balancer (--rate-limit, --load-balance) on handle_kv.
 
     python labs/scalability/node.py --port 8001 --workers 2
 """
@@ -16,27 +17,32 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import unquote
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root, for `import labs...`
-from labs.plumbing import exercises  # noqa: E402
-from labs.plumbing.colour import cut  # noqa: E402
-from labs.plumbing.flags import port, ports  # noqa: E402
-from labs.scalability.client import parse_nodes  # noqa: E402
-from labs.scalability.load_balancer import STRATEGIES as BALANCERS, load_balancer  # noqa: E402
-from labs.scalability.rate_limiter import STRATEGIES as LIMITERS, rate_limited  # noqa: E402
+# the repository root, for `import labs...`
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from labs.plumbing.colour import cut
+from labs.plumbing.flags import port, ports
+from labs.plumbing.jsonhttp import BadRequest
+from labs.scalability.client import parse_nodes
+from labs.scalability.load_balancer import STRATEGIES as BALANCERS, load_balancer
+from labs.scalability.rate_limiter import STRATEGIES as LIMITERS, rate_limited
 
-MAX_BODY = 1024 * 1024  # bigger request bodies get 413
+# bigger request bodies get 413
+MAX_BODY = 1024 * 1024
 
 
 class Node(ThreadingHTTPServer):
     """The server: one store and one set of worker slots, shared by every request thread."""
 
     daemon_threads = True
-    request_queue_size = 128  # the default backlog of 5 drops bursts of concurrent clients
-    allow_reuse_address = sys.platform != "win32"  # on Windows, reuse lets a second node take a port in use
-    rate_limiter = balancer = None  # the strategies of --rate-limit and --load-balance; None: off
+    # the default backlog of 5 drops bursts of concurrent clients
+    request_queue_size = 128
+    # on Windows, address reuse would let a second node take a port in use
+    allow_reuse_address = sys.platform != "win32"
+    # the strategies of --rate-limit and --load-balance; None: off
+    rate_limiter = balancer = None
 
-    def __init__(self, host, port, workers, delay):
-        super().__init__((host, port), Handler)
+    def __init__(self, host, port, workers, delay, handler=None):
+        super().__init__((host, port), handler or Handler)
         self.name = f"{host}:{self.server_port}"
         self.workers, self.delay = workers, delay
         self.store = {}
@@ -65,14 +71,6 @@ class Node(ThreadingHTTPServer):
                 "active": self.active, "waiting": self.waiting}
 
 
-class BadRequest(Exception):
-    """A request we refuse, with its HTTP status and a message for people."""
-
-    def __init__(self, status, message):
-        super().__init__(message)
-        self.status = status
-
-
 def parse_value(data):
     """The "value" of a JSON body like {"value": 42}; BadRequest if there is none."""
     try:
@@ -85,17 +83,19 @@ def parse_value(data):
 
 
 class Handler(BaseHTTPRequestHandler):
-    timeout = 30  # a client that stops sending mid-request does not hold a thread forever
+    # a client that stops sending mid-request does not hold a thread forever
+    timeout = 30
 
     def do_request(self):
         """Every method lands here: /health answers at once, the rest queue for a worker."""
-        self.start, self.note = time.perf_counter(), ""  # note: what a decorator adds to this request's log line
+        # note: what a decorator adds to this request's log line
+        self.start, self.note = time.perf_counter(), ""
         try:
             if self.path == "/health" and self.command == "GET":
                 self.send_json(200, self.server.health())
             else:
                 self.handle_kv()
-        except BadRequest as error:  # refused by a decorator: a body too large to forward, say
+        except BadRequest as error:
             self.send_json(error.status, {"error": str(error)})
     do_GET = do_PUT = do_DELETE = do_POST = do_PATCH = do_request
 
@@ -147,7 +147,8 @@ class Handler(BaseHTTPRequestHandler):
         except ValueError:
             raise BadRequest(400, "Content-Length is not a number")
         if length > MAX_BODY:
-            while length > 0:  # read it all anyway, so the client hears our 413 instead of a reset
+            # read it all anyway, so the client hears our 413 instead of a reset
+            while length > 0:
                 chunk = self.rfile.read(min(length, 65536))
                 if not chunk:
                     break
@@ -157,7 +158,8 @@ class Handler(BaseHTTPRequestHandler):
 
     def send_json(self, status, body, headers=None):
         """Answer with a JSON body, then log one line for this request."""
-        data = json.dumps(body).encode() + b"\n"  # the newline keeps curl's output off the shell prompt
+        # the newline keeps curl's output off the shell prompt
+        data = json.dumps(body).encode() + b"\n"
         self.send_response(status)
         self.send_header("Content-Type", "application/json")
         self.send_header("Content-Length", str(len(data)))
@@ -170,9 +172,10 @@ class Handler(BaseHTTPRequestHandler):
     def log_line(self, status):
         ms = (time.perf_counter() - self.start) * 1000
         server = self.server
-        print(cut(f"{time.strftime('%H:%M:%S')} {self.command:<6} {self.path[:14]:<14} {status} {ms:3.0f} ms "
-                  f"active {server.active} waiting {server.waiting}{self.note}", 80) + "\n",
-              end="", flush=True)  # one write: lines from parallel requests never run into each other
+        line = (f"{time.strftime('%H:%M:%S')} {self.command:<6} {self.path[:14]:<14} {status} {ms:3.0f} ms "
+                f"active {server.active} waiting {server.waiting}{self.note}")
+        # one write: lines from parallel requests never run into each other
+        print(cut(line, 80) + "\n", end="", flush=True)
 
     def log_message(self, format, *args):
         """Silence http.server's own line per request: log_line() writes ours."""
@@ -186,31 +189,31 @@ def main():
     parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=port, default=8001, help="port to listen on (default 8001)")
     parser.add_argument("--workers", type=int, default=2, help="requests worked on at once (default 2)")
-    parser.add_argument("--delay", type=float, default=0.1, help="seconds of simulated work per request (default 0.1)")
+    parser.add_argument("--delay", type=float, default=0.1,
+                        help="seconds of simulated work per request (default 0.1)")
     parser.add_argument("--rate-limit", choices=sorted(LIMITERS), help="limit each client's requests")
     parser.add_argument("--limit", type=int, default=5, help="requests per client per window (default 5)")
-    parser.add_argument("--window", type=float, default=1.0, help="seconds of a rate limit window (default 1)")
+    parser.add_argument("--window", type=float, default=1.0, help="seconds of a window (default 1)")
     parser.add_argument("--load-balance", choices=sorted(BALANCERS), help="be a front: forward to --backends")
-    parser.add_argument("--backends", type=parse_nodes, help="host:port list or bare ports, for --load-balance")
+    parser.add_argument("--backends", type=parse_nodes, help="host:port list or ports, for --load-balance")
     args = parser.parse_args()
     if args.workers < 1 or args.delay < 0:
         parser.error("--workers must be at least 1 and --delay not negative")
     if args.limit < 1 or not args.window > 0:
         parser.error("--limit must be at least 1 and --window more than 0")
-    if args.rate_limit and not exercises.require("fixed-window"):  # the students' edition: written yet?
-        parser.exit(2)
     if bool(args.load_balance) != bool(args.backends) or f"{args.host}:{args.port}" in (args.backends or []):
-        parser.error("--load-balance goes with --backends, the other nodes (never this one): --backends 8001,8002")
+        parser.error("--load-balance goes with --backends, the other nodes: --backends 8001,8002")
     try:
         node = Node(args.host, args.port, args.workers, args.delay)
     except OSError as error:
         parser.exit(2, f"cannot listen on {args.host}:{args.port}: {error.strerror or error}\n")
     node.rate_limiter = LIMITERS[args.rate_limit](args.limit, args.window) if args.rate_limit else None
     node.balancer = BALANCERS[args.load_balance](args.backends) if args.load_balance else None
-    print(f"node {node.name} ready: " + (f"a front, {args.load_balance} over {ports(args.backends)}"
-          if args.load_balance else f"{args.workers} workers, {args.delay} s of work per request"), flush=True)
+    work = f"{args.workers} worker{'s' * (args.workers > 1)}, {args.delay} s of work per request"
+    front = f"a front, {args.load_balance} over {ports(args.backends or [])}"
+    print(f"node {node.name} ready: {front if args.load_balance else work}", flush=True)
     if args.rate_limit:
-        print(f"rate limit: {args.limit} requests per {args.window:g} s per client ({args.rate_limit})", flush=True)
+        print(f"rate limit: {args.limit} requests per {args.window:g} s per client", flush=True)
     try:
         node.serve_forever()
     except KeyboardInterrupt:

@@ -11,7 +11,13 @@ import math
 import threading
 import time
 
+from labs.plumbing.boundary import REFUSE, exercise
 from labs.plumbing.colour import paint
+
+
+def an_answer(answer):
+    """What allow() answers: (allowed, remaining, seconds until the next window)."""
+    return isinstance(answer, tuple) and len(answer) == 3 and type(answer[0]) is bool
 
 
 class FixedWindow:
@@ -20,16 +26,20 @@ class FixedWindow:
     name = "fixed-window"
 
     def __init__(self, limit, window, clock=time.monotonic):
-        self.limit, self.window, self.clock = limit, window, clock  # monotonic: NTP never sets it back
+        # monotonic: NTP never sets it back
+        self.limit, self.window, self.clock = limit, window, clock
         self.lock = threading.Lock()
-        self.current = None  # the number of the window that self.counts are for
-        self.counts = {}  # client -> requests admitted in that window
+        # the number of the window that self.counts are for; client -> requests admitted in it
+        self.current, self.counts = None, {}
 
+    @exercise("fixed-window", valid=an_answer, safe=REFUSE)
     def allow(self, client):
         """May client send one more request now? Returns (allowed, remaining, seconds until the next window)."""
-        with self.lock:  # one request at a time: 50 threads at once must not all read the same count
+        # one request at a time: 50 threads at once must not all read the same count
+        with self.lock:
             now = self.clock()
-            current = int(now // self.window)  # windows are numbered: 0 is [0, window), 1 is [window, 2 window)
+            # windows are numbered: 0 is [0, window), 1 is [window, 2 window), ...
+            current = int(now // self.window)
             # ---- BEGIN students' TODO (fixed-window): count this request in its client's window ----
             # Counts belong to one window: once `current` is a newer window than self.current, every client
             # starts again from zero (and memory holds one window's clients, not every client ever seen).
@@ -56,16 +66,19 @@ def rate_limited(handle):
         limiter = handler.server.rate_limiter
         if limiter is None:
             return handle(handler)
-        client = handler.headers.get("X-Client-Id") or handler.client_address[0]  # who asks: trusted as told
+        # who asks: trusted as told
+        client = handler.headers.get("X-Client-Id") or handler.client_address[0]
         allowed, remaining, reset = limiter.allow(client)
         handler.note += f" {paint('ACCEPT', 'green') if allowed else paint('REJECT', 'red')} {client[:12]}"
         if allowed:
             return handle(handler)
-        handler.read_body()  # unused, but read: the client hears our 429, not a connection reset
-        seconds = max(1, math.ceil(reset))  # whole seconds, never "retry in 0 s"
-        policy = f'"{limiter.name}";q={limiter.limit};w={limiter.window:g}'  # the IETF draft RateLimit headers
+        # unused, but read: the client hears our 429, not a connection reset
+        handler.read_body()
+        # whole seconds, never "retry in 0 s"
+        seconds = max(1, math.ceil(reset))
+        policy = f'"{limiter.name}";q={limiter.limit};w={limiter.window:g}'
         handler.send_json(429, {"error": f"limit {limiter.limit} per {limiter.window:g} s: retry in {seconds} s",
-                                "node": handler.server.name},  # who said no, as every answer of a node says
+                                "node": handler.server.name},
                           {"Retry-After": str(seconds), "RateLimit-Policy": policy,
                            "RateLimit": f'"{limiter.name}";r={remaining};t={seconds}'})
     return wrapper

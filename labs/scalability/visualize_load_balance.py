@@ -2,8 +2,8 @@
 
 Step 02 of the workshop. Pipe the 01 client into it: every line the client prints
 for a request names the node that served it; the chart counts them per node.
-Lab 1 adds a second, red bar of x per node: the requests its rate limiter rejected (429),
-and chart(), which draws a client's run from its results, as client.py does at the end.
+Lab 1 adds a second, red bar of x per node: the requests it rejected (429), and chart(),
+which draws a client's run from its results, as client.py does at the end.
 
     python labs/scalability/client.py --requests 60 | python labs/scalability/visualize_load_balance.py
 """
@@ -11,34 +11,44 @@ import argparse
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the repository root, for `import labs...`
-from labs.plumbing.colour import paint  # noqa: E402
+# the repository root, for `import labs...`
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
+from labs.plumbing.colour import paint
 
-WIDTH = 40  # characters of the longest bar
+# characters of the longest bar
+WIDTH = 40
 
 
-def bar_chart(counts, width=WIDTH, rejected=None):
-    """Lines of a bar chart: one bar per node, scaled so the biggest count fills width;
-    under it a red bar of x for the node's rejected requests (429), when it has any."""
-    rejected = rejected or {}
+def bar_chart(counts, width=WIDTH, rejected=None, labels=None):
+    """Lines of a bar chart: one bar per node, scaled so the biggest count fills width; under it
+    a red bar of x for the node's rejected requests (429), when it has any."""
+    rejected, labels = rejected or {}, labels or {}
     biggest = max([*counts.values(), *rejected.values()], default=0) or 1
     lines = []
     for node in dict.fromkeys([*counts, *rejected]):
         count, refused = counts.get(node, 0), rejected.get(node, 0)
-        lines.append(f"{node:<21} {'#' * round(count * width / biggest):<{width}} {count} ok")
+        name = labels.get(node, node)
+        if count or not refused:
+            lines.append(f"{name:<21} {'#' * round(count * width / biggest):<{width}} {count} ok")
+            name = ""
         if refused:
-            bar = f"{'x' * round(refused * width / biggest):<{width}}"  # pad before painting: codes take no room
-            lines.append(f"{'':<21} {paint(bar, 'red')} {refused} rejected")
+            # pad before painting: colour codes take no room
+            bar = f"{'x' * round(refused * width / biggest):<{width}}"
+            lines.append(f"{name:<21} {paint(bar, 'red')} {refused} rejected")
     return lines
 
 
 def chart(results, nodes):
-    """The chart after a client's run, from its results, (node, status, seconds) per request: a row for each
-    of nodes, and for any other node that answered (a backend behind a front)."""
-    nodes = dict.fromkeys([*nodes, *sorted(node for node, _, _ in results)])
-    served = {node: sum(1 for name, status, _ in results if name == node and 200 <= status < 300) for node in nodes}
-    rejected = {node: sum(1 for name, status, _ in results if name == node and status == 429) for node in nodes}
-    return ["requests per node (# ok, x rejected with 429)", *bar_chart(served, rejected=rejected)]
+    """The chart of a client's run, from its results, (node that answered, status, seconds) per request:
+    a row for each node that answered. A node the client sent to (nodes) that passed requests on to
+    others (a front, a gateway) has a row only for what it answered itself, and says it is a front."""
+    answered = sorted({node for node, _, _ in results})
+    fronts = {node: f"{node} front" for node in nodes if any(name not in nodes for name in answered)}
+    served = {node: sum(1 for name, status, _ in results if name == node and 200 <= status < 300)
+              for node in answered}
+    rejected = {node: sum(1 for name, status, _ in results if name == node and status == 429)
+                for node in answered}
+    return ["requests per node (# ok, x rejected with 429)", *bar_chart(served, rejected=rejected, labels=fronts)]
 
 
 def count_per_node(lines, status="2"):
@@ -62,8 +72,8 @@ def main():
         print(line, end="", flush=True)
         lines.append(line)
     print("\nrequests per node")
-    chart = bar_chart(count_per_node(lines), rejected=count_per_node(lines, "429"))
-    print("\n".join(chart) or "no request lines on stdin")
+    print("\n".join(bar_chart(count_per_node(lines), rejected=count_per_node(lines, "429")))
+          or "no request lines on stdin")
 
 
 if __name__ == "__main__":

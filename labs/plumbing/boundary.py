@@ -1,0 +1,84 @@
+"""The boundary around the code students write: whatever an exercise does, the lab goes on.
+
+@exercise(name, valid, safe) wraps the function of an exercise. A call that raises, answers what
+valid() refuses, or is not written yet prints one line (the exercise, file:line, what went wrong)
+once per distinct problem, and the caller gets safe instead (REFUSE: the request is refused with
+that line as its JSON error). A call slower than SLOW seconds prints one line too. deadline() gives
+a check's call a time limit, in a thread of its own: a student's endless loop cannot hold the check.
+"""
+import functools
+import threading
+import time
+import traceback
+from pathlib import Path
+
+from labs.plumbing.exercises import needs
+from labs.plumbing.jsonhttp import BadRequest
+
+SLOW = 0.1
+REFUSE = object()
+SAID, SAID_LOCK = set(), threading.Lock()
+
+
+def exercise(name, valid, safe):
+    """Decorator for the function students write in exercise name (see the module's docstring)."""
+    def decorate(function):
+        @functools.wraps(function)
+        def guarded(*args):
+            started = time.perf_counter()
+            try:
+                answer = function(*args)
+            except NotImplementedError:
+                problem, key = needs(name), "stub"
+            except Exception as error:
+                at = where(error, function)
+                problem, key = f"{function.__name__} raised {type(error).__name__}: {error} ({at})", at
+            else:
+                problem = key = None if valid(answer) else f"{function.__name__} answered {answer!r}"
+            took = time.perf_counter() - started
+            if took > SLOW:
+                say(f"{name}: {function.__name__} took {took:.1f} s: an exercise is a quick decision", "slow")
+            if problem is None:
+                return answer
+            say(problem if key == "stub" else f"{name}: {problem}", (name, key))
+            if safe is REFUSE:
+                raise BadRequest(500, f"exercise {name}: {problem}")
+            return safe
+        return guarded
+    return decorate
+
+
+def where(error, function):
+    """file:line of the last line of function's file that the error went through."""
+    frames = [frame for frame in traceback.extract_tb(error.__traceback__)
+              if frame.filename == function.__code__.co_filename] or traceback.extract_tb(error.__traceback__)
+    return f"{Path(frames[-1].filename).name}:{frames[-1].lineno}"
+
+
+def say(line, key):
+    """Print line once for each key, in one write, within 80 columns: the terminal the student watches."""
+    with SAID_LOCK:
+        if key in SAID:
+            return
+        SAID.add(key)
+    text = f"{time.strftime('%H:%M:%S')} exercise {line}"
+    print((text if len(text) <= 80 else text[:77] + "...") + "\n", end="", flush=True)
+
+
+def deadline(function, *args, seconds=1.0):
+    """function(*args) for a check: its answer, or its exception; TimeoutError after seconds."""
+    result = {}
+
+    def call():
+        try:
+            result["answer"] = function(*args)
+        except BaseException as error:
+            result["error"] = error
+    thread = threading.Thread(target=call, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    if thread.is_alive():
+        raise TimeoutError(f"no answer within {seconds:g} s: an exercise is a quick decision")
+    if "error" in result:
+        raise result["error"]
+    return result["answer"]
