@@ -20,8 +20,9 @@ def main():
         sys.exit(f"no lab {unknown[0]!r}: choose from {', '.join(LABS)}")
     failed = [lab for lab in chosen
               if subprocess.run([sys.executable, str(Path(__file__).with_name(lab) / "check.py")]).returncode]
-    print(f"\n{len(chosen) - len(failed)} of {len(chosen)} labs' exercises pass" +
-          (f"; to do: {', '.join(failed)}" if failed else ""))
+    if len(chosen) > 1:
+        print(f"{len(chosen) - len(failed)} of {len(chosen)} labs' exercises pass"
+              + (f"; to do: {', '.join(failed)}" if failed else ""))
     sys.exit(1 if failed else 0)
 
 

@@ -22,7 +22,7 @@ from pathlib import Path
 # the repository root, for `import labs...`
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from labs.plumbing import flags, processes
-from labs.plumbing.jsonhttp import send
+from labs.plumbing.network import send
 
 COORDINATOR = Path(__file__).with_name("coordinator.py")
 # seconds between two looks at GET /status: the resolution of the times

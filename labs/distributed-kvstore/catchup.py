@@ -8,7 +8,7 @@ newest version does the coordinator let it serve reads. No write acknowledged me
 import time
 
 from labs.plumbing.flags import ports
-from labs.plumbing.jsonhttp import send
+from labs.plumbing.network import send
 
 # seconds between two looks at the new follower's version
 POLL = 0.02

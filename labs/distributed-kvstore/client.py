@@ -17,7 +17,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from labs.plumbing.colour import paint
 from labs.plumbing.flags import finite
-from labs.plumbing.jsonhttp import send
+from labs.plumbing.network import send
 from labs.scalability.client import parse_nodes
 
 # examples shown of each kind of failure

@@ -18,7 +18,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from labs.plumbing import exercises, flags, processes
 from labs.plumbing.colour import paint
-from labs.plumbing.jsonhttp import send
+from labs.plumbing.network import send
 
 HERE = Path(__file__).resolve().parent
 

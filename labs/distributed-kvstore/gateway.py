@@ -11,7 +11,8 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from labs.plumbing.flags import ports
-from labs.plumbing.jsonhttp import BadRequest, decode_key, send
+from labs.plumbing.jsonhttp import BadRequest, decode_key
+from labs.plumbing.network import send
 from labs.replication.freshness import FrontDoor
 from labs.scalability.rate_limiter import rate_limited
 

@@ -17,7 +17,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from labs.plumbing.colour import fit, word
 from labs.plumbing.flags import finite, ports
-from labs.plumbing.jsonhttp import send
+from labs.plumbing.network import send
 from labs.replication.display import watch
 from labs.scalability.client import parse_nodes
 

@@ -18,7 +18,8 @@ from pathlib import Path
 sys.path[:0] = [str(Path(__file__).resolve().parents[2]), str(Path(__file__).resolve().parent)]
 from labs.plumbing import flags
 from labs.plumbing.flags import ports
-from labs.plumbing.jsonhttp import BadRequest, send
+from labs.plumbing.jsonhttp import BadRequest
+from labs.plumbing.network import send
 from labs.replication import node as replication
 from labs.scalability.client import parse_nodes
 from labs.scalability.load_balancer import STRATEGIES as BALANCERS
@@ -102,7 +103,7 @@ def main():
     parser = argparse.ArgumentParser(
         description="A kvstore node: leader, follower or gateway; it sends the registry heartbeats.",
         epilog="examples:\n  python labs/distributed-kvstore/node.py --port 9102 --role follower\n"
-               "  python labs/distributed-kvstore/node.py --port 8080 --role gateway --leader 9101",
+               "  python labs/distributed-kvstore/node.py --port 8080 --role gateway",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     flags.add(parser, "host", "port", "workers", "delay", "replication-delay", "heartbeat-interval", "read-quorum",
               "write-quorum", "limit", "window", port=9101)

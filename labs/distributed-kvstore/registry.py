@@ -21,7 +21,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from labs.plumbing.boundary import exercise
 from labs.plumbing.flags import finite, port
-from labs.plumbing.jsonhttp import BadRequest, JsonHandler, JsonServer, across
+from labs.plumbing.jsonhttp import BadRequest, JsonHandler, JsonServer
+from labs.plumbing.network import across
 
 # seconds between two looks at every member's silence
 CHECK_EVERY = 0.2

@@ -14,7 +14,7 @@ from urllib.parse import quote
 from labs.plumbing import processes
 from labs.plumbing.colour import print_line
 from labs.plumbing.exercises import missing
-from labs.plumbing.jsonhttp import send
+from labs.plumbing.network import send
 from labs.replication.cluster import ASK_TIMEOUT, Cluster, Replica
 from labs.replication.display import tell_read, tell_write
 

@@ -1,32 +1,25 @@
-"""HTTP with JSON bodies: one way to call another process, one way to answer, one way to route.
+"""HTTP with JSON bodies, the server side: one way to answer, one way to route.
 
-send() makes one call and never raises; a GET or a PUT reuses a connection left open (keep-alive).
 JsonHandler answers in JSON, refusals too, and routes by ROUTES: (method, path) -> the name of the
 method that answers with (status, body); a path ending in / passes the rest on (/kv/ -> the key).
-Paths in INTERNAL answer only this run's processes (the secret a coordinator hands its children),
-and while a partition lasts no process of the run sends across it (across()).
+Paths in INTERNAL answer only this run's processes (the secret a coordinator hands its children).
+The calling side, send(), is network.py's.
 """
 import errno
 import hmac
-import http.client
 import json
-import os
 import socket
 import sys
-import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import unquote, urlsplit
+
+from labs.plumbing import network
 
 MAX_BODY = 1024 * 1024
 MAX_DEPTH = 100
 MAX_SNAPSHOT = 256 * 1024 * 1024
 BODY_DEADLINE = 2.0
-SECRET_HEADER = "X-Run-Secret"
-KEEP_IDLE = 32
-RESENDABLE = ("GET", "PUT")
-IDLE, IDLE_LOCK = [], threading.Lock()
-me = None
 
 
 class BadRequest(Exception):
@@ -37,75 +30,8 @@ class BadRequest(Exception):
         self.status = status
 
 
-def secret():
-    """This run's secret, handed by a coordinator to the processes it starts; "" when started by hand."""
-    return os.environ.get("LABS_SECRET", "")
-
-
-def across(node):
-    """True while a partition separates this process from node ("host:port"). The coordinator's
-    `partition` writes the addresses of one side to the file LABS_CUT names, `heal` deletes it, and
-    each process reads it before it sends. A process started by hand, or a test, is on no side."""
-    try:
-        with open(os.environ["LABS_CUT"]) as file:
-            side = json.load(file)
-    except (KeyError, OSError, ValueError):
-        return False
-    return me is not None and (me in side) != (node in side)
-
-
-def send(node, method, path, body=None, headers=None, timeout=30):
-    """One HTTP request to node ("host:port") with a JSON body; returns (status, reply as a dict).
-    Status 0: no HTTP answer (refused, timed out, garbled, or across a partition). A GET or a PUT
-    goes on a connection an earlier one left open, if there is one. Never through a proxy."""
-    if across(node):
-        return 0, {"error": f"{node} is on the other side of the partition"}
-    headers = {"Content-Type": "application/json", SECRET_HEADER: secret(), **(headers or {})}
-    data = None if body is None else json.dumps(body).encode()
-    kept = reuse(node) if method in RESENDABLE else None
-    for connection in ([kept] if kept else []) + [http.client.HTTPConnection(node, timeout=timeout)]:
-        try:
-            if connection.sock:
-                connection.sock.settimeout(timeout)
-            connection.request(method, path, body=data, headers=headers)
-            response = connection.getresponse()
-            raw = response.read()
-        except (OSError, ValueError, http.client.HTTPException) as error:
-            connection.close()
-            # node closed a connection we kept while it was idle: send again on a new one
-            if connection is kept and isinstance(error, ConnectionError):
-                continue
-            return 0, {"error": str(error) or type(error).__name__}
-        if method in RESENDABLE and not response.will_close:
-            keep(node, connection)
-        else:
-            connection.close()
-        try:
-            return response.status, json.loads(raw or b"{}")
-        except ValueError:
-            return response.status, {"error": f"HTTP {response.status}, not JSON"}
-
-
-def reuse(node):
-    """The newest connection to node left open by an earlier request, or None."""
-    with IDLE_LOCK:
-        for index in reversed(range(len(IDLE))):
-            if IDLE[index][0] == node:
-                return IDLE.pop(index)[1]
-
-
-def keep(node, connection):
-    """Leave connection open for the next request to node; beyond KEEP_IDLE, close the oldest."""
-    with IDLE_LOCK:
-        IDLE.append((node, connection))
-        oldest = IDLE.pop(0)[1] if len(IDLE) > KEEP_IDLE else None
-    if oldest:
-        oldest.close()
-
-
 def shallow(value):
-    """value, if its lists and objects nest at most MAX_DEPTH deep; else BadRequest (400): every
-    replica parses a value again, and Python's json recurses."""
+    """value, if it nests at most MAX_DEPTH deep; else 400: every replica parses it again, and json recurses."""
     level = [value]
     for _ in range(MAX_DEPTH):
         level = [inner for item in level if isinstance(item, (list, dict))
@@ -124,8 +50,6 @@ def decode_key(text):
 
 
 class JsonServer(ThreadingHTTPServer):
-    """http.server's threading server, ready for many clients at once."""
-
     daemon_threads = True
     request_queue_size = 128
     # on Windows, address reuse would let a second server take a port in use
@@ -133,10 +57,9 @@ class JsonServer(ThreadingHTTPServer):
     full = False
 
     def server_activate(self):
-        """Listen; the first server a process starts gives the process its address (see across())."""
+        """Listen; the first server a process starts gives the process its address (for a partition)."""
         super().server_activate()
-        global me
-        me = me or f"127.0.0.1:{self.server_port}"
+        network.listening(f"127.0.0.1:{self.server_port}")
 
     def get_request(self):
         """accept(); at the open-file limit, one line (once) and a pause before socketserver tries again."""
@@ -167,15 +90,13 @@ class JsonHandler(BaseHTTPRequestHandler):
     INTERNAL = ()
 
     def handle_one_request(self):
-        """http.server's, with a refusal (BadRequest) answered in JSON."""
         try:
             super().handle_one_request()
         except BadRequest as error:
             self.send_json(error.status, {"error": str(error)})
 
     def parse_request(self):
-        """http.server's parsing, and a path in plain ASCII. A request with a body closes its
-        connection after the answer, unless read_body() read all of it."""
+        """http.server's, and a path in ASCII. A body left unread closes the connection after the answer."""
         self.start, self.note = time.perf_counter(), ""
         if not super().parse_request():
             return False
@@ -210,11 +131,10 @@ class JsonHandler(BaseHTTPRequestHandler):
 
     def from_this_run(self):
         """True if the caller showed this run's secret (always, when there is none: started by hand)."""
-        return hmac.compare_digest(self.headers.get(SECRET_HEADER, "").encode(), secret().encode())
+        return hmac.compare_digest(self.headers.get(network.SECRET_HEADER, "").encode(), network.secret().encode())
 
     def read_body(self, limit=MAX_BODY):
-        """The raw body, all of it within BODY_DEADLINE seconds; BadRequest (400, 408, 411, 413) if not.
-        A body over limit is read and dropped as it comes, so the client hears our 413."""
+        """The raw body, all of it within BODY_DEADLINE seconds; else 400, 408, 411, or 413 (read, dropped)."""
         length = ",".join(self.headers.get_all("Content-Length", [])) or None
         if length is None:
             if self.command in ("PUT", "POST", "PATCH"):
@@ -259,7 +179,6 @@ class JsonHandler(BaseHTTPRequestHandler):
         self.log_line(status)
 
     def send_body(self, status, data, content_type, headers=None):
-        """The status line, the headers and the body."""
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data)))

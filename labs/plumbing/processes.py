@@ -13,7 +13,7 @@ import sys
 import time
 from pathlib import Path
 
-from labs.plumbing.jsonhttp import send
+from labs.plumbing.network import send
 
 LIFELINE = Path(__file__).with_name("lifeline.py")
 

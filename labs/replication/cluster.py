@@ -14,7 +14,8 @@ from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 from labs.plumbing import processes
-from labs.plumbing.jsonhttp import JsonHandler, JsonServer, send
+from labs.plumbing.jsonhttp import JsonHandler, JsonServer
+from labs.plumbing.network import send
 from labs.replication.display import Events
 
 PAGE = Path(__file__).parents[1] / "plumbing" / "cluster.html"

@@ -16,7 +16,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from labs.plumbing import flags
 from labs.plumbing.colour import print_line
-from labs.plumbing.jsonhttp import send
+from labs.plumbing.network import send
 from labs.replication.cluster import KVHandler, Cluster, Replica, check
 from labs.replication.display import tell_read, tell_write, watch_coordinator
 from labs.replication.freshness import FrontDoor

@@ -15,7 +15,7 @@ import time
 from collections import deque
 
 from labs.plumbing.colour import CLEAR_BELOW, CLEAR_LINE, HOME, colour_on, cut, fit, paint, word
-from labs.plumbing.jsonhttp import send
+from labs.plumbing.network import send
 
 COLUMNS = f"{'node':<10} {'role':<8} {'port':>5} {'pid':>7} {'state':<5} {'keys':>6} {'version':>8} " \
           f"{'epoch':>5} {'writes':>6} {'reads':>6}"

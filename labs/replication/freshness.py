@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from urllib.parse import quote
 
 from labs.plumbing.boundary import exercise
-from labs.plumbing.jsonhttp import send
+from labs.plumbing.network import send
 from labs.scalability.load_balancer import STRATEGIES, measured_by
 
 # seconds a replica has to answer a read: a paused one costs a read about this much

@@ -10,7 +10,7 @@ import threading
 import time
 
 from labs.plumbing.flags import ports
-from labs.plumbing.jsonhttp import send
+from labs.plumbing.network import send
 
 # seconds before a stream tries an unreachable follower again
 RETRY = 0.2

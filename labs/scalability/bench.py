@@ -20,7 +20,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from labs.plumbing import processes
 from labs.plumbing.flags import port
-from labs.plumbing.jsonhttp import send
+from labs.plumbing.network import send
 from labs.scalability.client import percentile
 from labs.scalability.demo import start_node
 from labs.scalability.load_balancer import STRATEGIES

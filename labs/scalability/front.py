@@ -10,7 +10,8 @@ import threading
 import time
 from pathlib import Path
 
-from labs.plumbing.jsonhttp import BadRequest, send
+from labs.plumbing.jsonhttp import BadRequest
+from labs.plumbing.network import send
 
 PAGE = Path(__file__).parents[1] / "plumbing" / "front.html"
 TALLY, LOCK = {}, threading.Lock()
