@@ -1,6 +1,7 @@
 """The picture in a browser: lab 1's front and the coordinators of labs 2 and 3 serve their page (GET /)
-and the JSON it draws; a write shows up in it. Where a headless Chromium or Chrome is installed, the page
-is loaded for real and its DOM must show the nodes and the write's key; elsewhere those tests are skipped."""
+and the JSON it draws (GET /status); a write shows up in it, and in lab 3 the registry's members and a
+partition's cut. Where a headless Chromium or Chrome is installed, the page is loaded for real and its DOM
+must show the nodes, the write's key and the cut; elsewhere those tests are skipped."""
 import os
 import re
 import shutil
@@ -129,7 +130,8 @@ class CoordinatorViewTest(unittest.TestCase):
 
 @needs("failure-detector")
 class KVStoreViewTest(unittest.TestCase):
-    """Lab 3: lab 2's page, with the gateway, the registry and the heartbeats (GET /members, passed on)."""
+    """Lab 3: lab 2's page, with the gateway, the registry and the heartbeats, and a partition: the registry's
+    members and the cut come inside the coordinator's /status."""
 
     def setUp(self):
         self.port = free_port()
@@ -140,28 +142,47 @@ class KVStoreViewTest(unittest.TestCase):
         self.url = f"http://127.0.0.1:{self.port}"
         wait_printed(self.process, "commands:")  # the whole store started
 
-    def test_the_page_is_served_and_the_registrys_members_come_through_the_coordinator(self):
+    def status(self):
+        return http("GET", self.url + "/status")[1]
+
+    def command(self, line):
+        self.process.stdin.write(f"{line}\n".encode())
+        self.process.stdin.flush()
+
+    def test_the_status_holds_the_registry_s_members_and_the_cut_and_there_is_no_members_route(self):
         page(self, self.url)
-        roles = {n["name"]: n["role"] for n in http("GET", self.url + "/status")[1]["nodes"]}
+        status = self.status()
+        roles = {n["name"]: n["role"] for n in status["nodes"]}
         self.assertEqual(roles, {"leader": "leader", "follower1": "follower", "follower2": "follower",
                                  "gateway": "gateway", "registry": "registry"})
-        status, members, headers = http("GET", self.url + "/members")
-        self.assertEqual((status, headers["Content-Type"], members["dead_after"]), (200, "application/json", 3))
+        self.assertEqual(status["cut"], [])
+        self.assertEqual(http("GET", self.url + "/members")[0], 404)  # the registry's view comes inside /status
         alive = dict.fromkeys(["leader", "follower1", "follower2", "gateway"], "alive")
-        wait_until(lambda: {m["name"]: m["state"] for m in http("GET", self.url + "/members")[1]["members"]} == alive,
-                   10, "every member alive, as the registry says")
+        members = wait_until(lambda: {m["name"]: m["state"] for m in self.status()["members"].get("members", [])}
+                             == alive and self.status()["members"], 10, "every member alive, as the registry says")
+        self.assertEqual((members["suspect_after"], members["dead_after"]), (1.5, 3))
+        self.command("partition follower2")
+        wait_until(lambda: self.status()["cut"] == ["follower2"], 10, "the cut in /status")
+        self.assertEqual({n["name"]: n["cut"] for n in self.status()["nodes"] if "cut" in n},
+                         {"leader": False, "follower1": False, "follower2": True})
+        self.command("heal")
+        wait_until(lambda: self.status()["cut"] == [], 10, "no cut in /status once healed")
 
     @unittest.skipUnless(BROWSER, NO_BROWSER)
-    def test_in_a_headless_browser_the_page_shows_gateway_registry_heartbeats_and_the_write(self):
-        self.process.stdin.write(b"put shape circle\n")  # the prompt writes through the gateway (no /kv here)
-        self.process.stdin.flush()
+    def test_in_a_headless_browser_the_page_shows_heartbeats_the_write_and_the_partition(self):
+        self.command("put shape circle")  # the prompt writes through the gateway (no /kv here)
         wait_printed(self.process, 'shape="circle" v1')
+        self.command("partition follower2")
+        wait_until(lambda: self.status()["cut"] == ["follower2"], 10, "the cut in /status")
         dom = dump_dom(self, self.url + "/")
         for name in ("gateway", "registry", "leader", "follower1", "follower2"):
             self.assertIn(f'id="node-{name}"', dom)
-        self.assertIn('shape="circle" v1', dom)
-        self.assertIn("♥ alive", dom)
         self.assertIn("Lab 3 · kvstore", dom)
+        self.assertIn('shape="circle" v1', dom)
+        self.assertIn("♥ alive", dom)  # the registry's members, from /status
+        self.assertIn("silent 3 s: dead", dom)
+        self.assertIn("✂ partition: follower2 | all the others", dom)  # the cut, from /status
+        self.assertIn("✂ cut off", dom)
 
 
 if __name__ == "__main__":

@@ -1,18 +1,22 @@
-"""Lab 1: the load balancing and rate limiting strategies, then step 01's node with them, the front and the client
-for real, and the bench stopped early takes its nodes with it."""
+"""Lab 1: the load balancing and rate limiting strategies and the chart, then step 01's node with them, the front
+and the client for real, a student's exercise that raises, and the bench stopped early takes its nodes with it."""
 import os
 import re
+import shutil
 import signal
 import sys
+import tempfile
 import threading
 import unittest
+from pathlib import Path
 from http.client import HTTPConnection
 from unittest import mock
 
 from labs.scalability.load_balancer import NO_ANSWER, RETRY, LeastResponseTime, RoundRobin, measured_by
 from labs.scalability.rate_limiter import FixedWindow
-from labs.scalability.visualize_load_balance import bar_chart
-from tests.helpers import closed, free_block, free_port, http, needs, output, run, start, start_node, wait_until
+from labs.scalability.visualize_load_balance import bar_chart, chart
+from tests.helpers import (ROOT, closed, free_block, free_port, http, needs, output, run, start, start_node,
+                           wait_until)
 
 NODE = "labs/scalability/node.py"
 CLIENT = "labs/scalability/client.py"
@@ -171,6 +175,26 @@ class ChartTest(unittest.TestCase):
         self.assertEqual(lines, ["127.0.0.1:8001        ##########           10 ok",
                                  "                      xxxxxxxxxxxxxxxxxxxx 20 rejected"])
 
+    @mock.patch.dict(os.environ, {"NO_COLOR": "1"})
+    def test_a_client_s_run_has_a_row_per_node_that_answered(self):
+        results = [("127.0.0.1:8001", 201, 0.1), ("127.0.0.1:8002", 200, 0.1), ("127.0.0.1:8001", 429, 0.1)]
+        lines = chart(results, ["127.0.0.1:8001", "127.0.0.1:8002", "127.0.0.1:8003"])
+        self.assertEqual(lines[0], "requests per node (# ok, x rejected with 429)")
+        self.assertEqual([line.split()[0] for line in lines[1:] if line[:1] != " "],
+                         ["127.0.0.1:8001", "127.0.0.1:8002"])  # 8003 answered nothing: no row
+        self.assertNotIn("front", "\n".join(lines))
+        self.assertRegex(lines[2], r"^ {22}x+ +1 rejected$")  # 8001's 429, under its row
+
+    @mock.patch.dict(os.environ, {"NO_COLOR": "1"})
+    def test_through_a_front_the_backends_get_the_rows_and_the_front_one_only_for_what_it_answered_itself(self):
+        front, nodes = "127.0.0.1:8000", ["127.0.0.1:8000"]
+        passed_on = [("127.0.0.1:8002", 201, 0.1), ("127.0.0.1:8001", 200, 0.1), ("127.0.0.1:8001", 429, 0.1)]
+        lines = chart(passed_on, nodes)
+        self.assertEqual([line.split()[0] for line in lines[1:] if line[:1] != " "],
+                         ["127.0.0.1:8001", "127.0.0.1:8002"])  # no row for the front that answered nothing
+        lines = chart(passed_on + [(front, 502, 0.1)], nodes)  # a 502 of its own: no backend answered
+        self.assertEqual([line for line in lines if front in line], [f"{front} front{' ' * 43}0 ok"])
+
 
 class NodeTest(unittest.TestCase):
     """Step 01's node, as lab 1 keeps it: bad input gets a JSON error, and the node keeps serving."""
@@ -186,6 +210,13 @@ class NodeTest(unittest.TestCase):
                 self.assertEqual(status, expected)
                 self.assertIn("error", reply)
         self.assertEqual(http("PUT", url + "/kv/ok", {"value": "still serving"})[0], 201)
+
+    def test_the_ready_line_says_1_worker_and_2_workers(self):
+        for workers, words in ((1, "1 worker"), (2, "2 workers")):
+            with self.subTest(workers=workers):
+                port, process = start_node(self, NODE, "--workers", workers)
+                self.assertEqual(output(process).splitlines()[0],
+                                 f"node 127.0.0.1:{port} ready: {words}, 0.1 s of work per request")
 
 
 @needs("fixed-window")
@@ -217,6 +248,51 @@ class RateLimitedNodeTest(unittest.TestCase):
         self.assertRegex(log, r" 429 .*REJECT alice")
 
 
+FIRST_TRY = '''"""A student's first try at FixedWindow.allow, run as node.py: a client not seen yet is a KeyError."""
+import sys
+sys.path.insert(0, {root!r})
+from labs.plumbing.boundary import REFUSE, exercise
+from labs.scalability import node, rate_limiter
+
+
+class FirstTry(rate_limiter.FixedWindow):
+    @exercise("fixed-window", valid=rate_limiter.an_answer, safe=REFUSE)
+    def allow(self, client):
+        self.counts[client] += 1
+        return True, self.limit - self.counts[client], 1.0
+
+
+node.LIMITERS["fixed-window"] = FirstTry
+node.main()
+'''
+
+
+class BrokenExerciseTest(unittest.TestCase):
+    """The boundary around the students' code: their exercise raises, the node survives and says so once."""
+
+    def test_an_exercise_that_raises_is_a_500_naming_it_and_one_line_while_the_node_goes_on_serving(self):
+        folder = Path(tempfile.mkdtemp(prefix="labs-first-try-"))
+        self.addCleanup(shutil.rmtree, folder, ignore_errors=True)
+        script = folder / "first_try.py"
+        script.write_text(FIRST_TRY.format(root=str(ROOT)), encoding="utf-8")
+        line = next(number for number, text in enumerate(FIRST_TRY.splitlines(), 1) if "+= 1" in text)
+        port = free_port()
+        node = start(self, script, "--port", port, "--delay", 0, "--rate-limit", "fixed-window")
+        wait_until(lambda: http("GET", f"http://127.0.0.1:{port}/health")[0] == 200, 10, "the node to answer")
+        for client in ("alice", "bob", "alice", "bob", "alice"):
+            status, reply, _ = http("PUT", f"http://127.0.0.1:{port}/kv/k", {"value": 1}, {"X-Client-Id": client})
+            self.assertEqual((status, reply), (500, {"error": f"exercise fixed-window: allow raised KeyError: "
+                                                             f"'{client}' (first_try.py:{line})"}))
+        self.assertEqual(http("GET", f"http://127.0.0.1:{port}/health")[0], 200)
+        log = wait_until(lambda: output(node).count(" 500 ") == 5 and output(node), what="5 log lines of 500")
+        said = [text for text in log.splitlines() if "exercise" in text]
+        self.assertEqual(len(said), 1, log)  # five requests, one problem: one line
+        self.assertRegex(said[0], rf"^\d\d:\d\d:\d\d exercise fixed-window: allow raised KeyError: 'alice' "
+                                  rf"\(first_try\.py:{line}\)$")
+        self.assertNotIn("Traceback", log)
+        self.assertIsNone(node.poll())
+
+
 class FrontTest(unittest.TestCase):
     def test_forwards_to_the_backends_in_turn_and_skips_one_that_is_down(self):
         backends = [start_node(self, NODE, "--delay", "0")[0] for _ in range(2)]
@@ -236,13 +312,16 @@ class FrontTest(unittest.TestCase):
             self.assertNotIn("failed", result.stdout.splitlines()[-6], result.stdout[-600:])
 
     @needs("fixed-window")
-    def test_passes_a_backend_429_back_and_answers_502_when_no_backend_answers(self):
+    def test_passes_a_backend_s_429_status_and_body_back_not_its_headers_and_502_when_no_backend_answers(self):
         limited = start_node(self, NODE, "--delay", "0", "--rate-limit", "fixed-window", "--limit", "1", "--window", "60")[0]
         front = start_node(self, NODE, "--load-balance", "least-response-time", "--backends", limited)[0]
         url = f"http://127.0.0.1:{front}/kv/k"
-        self.assertEqual(http("PUT", url, {"value": 1}, {"X-Client-Id": "alice"})[0], 201)
-        status, _, headers = http("PUT", url, {"value": 1}, {"X-Client-Id": "alice"})
-        self.assertEqual((status, headers["RateLimit-Policy"]), (429, '"fixed-window";q=1;w=60'))
+        self.assertEqual(http("PUT", url, {"value": 1}, {"X-Client-Id": "alice"})[0], 201)  # the client's id goes on
+        status, reply, headers = http("PUT", url, {"value": 1}, {"X-Client-Id": "alice"})
+        self.assertEqual((status, reply["node"]), (429, f"127.0.0.1:{limited}"))
+        self.assertRegex(reply["error"], r"^limit 1 per 60 s: retry in \d+ s$")
+        self.assertEqual([name for name in ("Retry-After", "RateLimit-Policy", "RateLimit") if name in headers], [])
+        self.assertEqual(http("PUT", url, {"value": 1}, {"X-Client-Id": "bob"})[0], 200)  # bob has his own count
         nowhere = start_node(self, NODE, "--load-balance", "round-robin", "--backends", free_port())[0]
         status, reply, _ = http("GET", f"http://127.0.0.1:{nowhere}/kv")
         self.assertEqual(status, 502)
@@ -285,6 +364,19 @@ class FrontTest(unittest.TestCase):
 
 
 class ClientTest(unittest.TestCase):
+    def test_through_fronts_the_chart_shows_the_backend_and_a_front_only_for_the_502s_it_answered_itself(self):
+        backend = start_node(self, NODE, "--delay", "0")[0]
+        working = start_node(self, NODE, "--load-balance", "round-robin", "--backends", backend)[0]
+        stranded = start_node(self, NODE, "--load-balance", "round-robin", "--backends", free_port())[0]
+        result = run(CLIENT, "--requests", 10, "--concurrency", 1, "--nodes", f"{working},{stranded}")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertRegex(result.stdout, r"\n10 requests in [\d.]+ s: .*; 5 failed\n")
+        rows = result.stdout.partition("requests per node (# ok, x rejected with 429)\n")[2].splitlines()
+        self.assertEqual(len(rows), 2, result.stdout[-600:])
+        self.assertIn(f"{'127.0.0.1:' + str(backend):<21} {'#' * 40} 5 ok", rows)
+        self.assertIn(f"{'127.0.0.1:' + str(stranded) + ' front':<21} {'':<40} 0 ok", rows)  # its own 502s: no backend answered
+        self.assertNotIn(f":{working} ", "\n".join(rows))  # it only passed requests on
+
     def test_least_response_time_sends_more_to_the_stronger_node(self):
         weak = start_node(self, NODE, "--workers", "1", "--delay", "0.05")[0]
         strong = start_node(self, NODE, "--workers", "4", "--delay", "0.05")[0]

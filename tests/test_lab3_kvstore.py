@@ -1,18 +1,21 @@
-"""Lab 3, the distributed kvstore, through real processes: gateway, registry, membership view,
-internal routes closed to outsiders, kill, replacement, catch-up, supervision."""
+"""Lab 3, the distributed kvstore, through real processes: the gateway (lab 1's limiter and strategy, lab 2's
+front door), the registry and its membership view, internal routes closed to outsiders, self-repair (a dead
+follower replaced and caught up, a gateway restarted), the processes a coordinator starts and stops, catch-up."""
 import importlib.util
 import re
+import secrets
 import signal
 import subprocess
 import sys
 import threading
 import unittest
 
-from tests.helpers import (ROOT, closed, free_block, free_port, holds_for, http, logs_folder, needs, output, run, start,
-                           wait_healthy, wait_printed, wait_until)
+from tests.helpers import (ROOT, closed, free_block, free_port, holds_for, http, listen_on, logs_folder, needs,
+                           output, run, start, wait_healthy, wait_printed, wait_until)
 
 LAB = "labs/distributed-kvstore"
-FAST = ["--delay", 0, "--replication-delay", 0.05, "--heartbeat-interval", 0.2, "--dead-after", 1.2]
+# fast failure detection: a member silent for 1 s is dead (5 missed heartbeats); writes replicate at once
+FAST = ["--delay", 0, "--replication-delay", 0.05, "--heartbeat-interval", 0.2, "--dead-after", 1.0]
 
 
 def load_catch_up():
@@ -24,16 +27,20 @@ def load_catch_up():
 
 
 class Store:
-    """One whole kvstore started by its coordinator, with its prompt on stdin; stopped when the test ends."""
+    """One whole kvstore started by its coordinator, with its prompt on stdin; stopped when the test ends.
+    The run's secret is ours to know (store.secret): a test can call internal routes as the run's processes do."""
 
     def __init__(self, test, *args, followers=3):
         self.port, self.gateway_port, self.registry_port = free_port(), free_port(), free_port()
-        self.base = free_block(followers + 4)
+        self.base = free_block(followers + 4)  # the leader, the followers, and room for replacements
         self.logs = logs_folder(test)
+        self.secret = secrets.token_hex(8)
         self.process = start(test, f"{LAB}/coordinator.py", "--followers", followers, "--port", self.port,
                              "--gateway-port", self.gateway_port, "--registry-port", self.registry_port,
-                             "--base-port", self.base, "--logs", self.logs, *FAST, *args, stdin=subprocess.PIPE)
+                             "--base-port", self.base, "--logs", self.logs, *FAST, *args, stdin=subprocess.PIPE,
+                             env={"LABS_SECRET": self.secret})
         self.gateway = f"http://127.0.0.1:{self.gateway_port}"
+        self.registry = f"http://127.0.0.1:{self.registry_port}"
         wait_until(lambda: self.started(), 30, "the whole store to start")
 
     def started(self):
@@ -49,9 +56,17 @@ class Store:
     def node(self, name):
         return next((node for node in self.status()["nodes"] if node["name"] == name), {})
 
+    def pids(self):
+        return {node["name"]: node["pid"] for node in self.status()["nodes"]}
+
     def event(self, kind, pattern):
         """The first event of that kind whose text matches pattern, else None."""
         return next((e for e in self.status()["events"] if e["kind"] == kind and re.search(pattern, e["text"])), None)
+
+    def members(self):
+        """What the registry says now: name -> its row (state, pid, ...)."""
+        status, view, _ = http("GET", f"{self.registry}/members", timeout=3)
+        return {member["name"]: member for member in view["members"]} if status == 200 else {}
 
     def command(self, line):
         self.process.stdin.write(f"{line}\n".encode())
@@ -63,43 +78,60 @@ class Store:
     def get(self, key, client="test"):
         return http("GET", f"{self.gateway}/kv/{key}", headers={"X-Client-Id": client})
 
+    def insider(self):
+        """The header that makes a request one of this run's processes'."""
+        return {"X-Run-Secret": self.secret}
 
-@needs("freshness", "fixed-window")
+
+@needs("freshness")
 class GatewayTest(unittest.TestCase):
     def test_reads_are_spread_over_the_followers_by_the_strategy(self):
-        store = Store(self, "--write-quorum", 3)
+        store = Store(self)  # W = N = 3: every follower holds the write once it is acknowledged
         self.assertEqual(store.put("colour", "blue")[0], 201)
         served_by = [store.get("colour")[1]["node"] for _ in range(6)]
         followers = [f"127.0.0.1:{store.base + i}" for i in (1, 2, 3)]
-        self.assertEqual(served_by, followers * 2)  # round robin, in turn
+        self.assertEqual(sorted(served_by[:3]), followers)  # round robin: each in turn, then again
+        self.assertEqual(served_by[3:], served_by[:3])
+        log = (store.logs / "gateway.log").read_text()
+        for port in (store.base + 1, store.base + 2, store.base + 3):
+            self.assertRegex(log, rf"GET +/kv/colour +200 .* -> :{port}\b")
+        self.assertRegex(log, r"PUT +/kv/colour +201 .* -> leader v1")
 
-    def test_rate_limit_at_the_gateway_is_lab_1s_429_with_its_headers(self):
-        store = Store(self, "--rate-limit", "fixed-window", "--limit", 3, "--window", 30)
-        answers = [store.get("anything", client="greedy") for _ in range(4)]
-        self.assertEqual([status for status, _, _ in answers], [404, 404, 404, 429])
-        headers = answers[-1][2]
-        self.assertIn("Retry-After", headers)
-        self.assertEqual(headers["RateLimit-Policy"], '"fixed-window";q=3;w=30')
+    @needs("fixed-window")
+    def test_a_rate_limit_at_the_gateway_is_lab_1s_429_with_its_headers_and_exempts_nobody(self):
+        store = Store(self, "--rate-limit", "fixed-window", "--limit", 2, "--window", 30, followers=1)
+        answers = [store.get("anything", client="greedy") for _ in range(3)]
+        self.assertEqual([status for status, _, _ in answers], [404, 404, 429])
+        status, reply, headers = answers[-1]
+        self.assertRegex(reply["error"], r"^limit 2 per 30 s: retry in \d+ s$")
+        self.assertEqual(reply["node"], f"127.0.0.1:{store.gateway_port}")  # the gateway said it, not a replica
+        self.assertRegex(headers["Retry-After"], r"^\d+$")
+        self.assertEqual(headers["RateLimit-Policy"], '"fixed-window";q=2;w=30')
+        self.assertRegex(headers["RateLimit"], r'^"fixed-window";r=0;t=\d+$')
         self.assertEqual(store.get("anything", client="polite")[0], 404)  # another client has its own window
+        self.assertRegex((store.logs / "gateway.log").read_text(), r"429 .* REJECT greedy")
+        # a client without an id is counted by its address: the coordinator's prompt is one such client
+        self.assertEqual([http("GET", f"{store.gateway}/kv/anything")[0] for _ in range(2)], [404, 404])
+        store.command("put colour blue")
+        wait_until(lambda: store.event("refused", r"^write colour: limit 2 per 30 s: retry in \d+ s$"), 5,
+                   "the prompt's write refused by the limit, as anyone's")
 
-    def test_lab_1s_client_through_the_gateway_is_one_client_and_ends_with_the_chart(self):
+    @needs("fixed-window")
+    def test_lab_1s_client_through_the_gateway_ends_with_the_chart_whose_front_row_counts_only_its_429s(self):
         store = Store(self, "--rate-limit", "fixed-window", "--limit", 3, "--window", 30, followers=1)
-        result = run(f"{LAB}/client.py", "--gateway", store.gateway_port, "--requests", 6, "--concurrency", 2)
+        result = run("labs/scalability/client.py", "--nodes", store.gateway_port, "--requests", 6,
+                     "--concurrency", 2)
         self.assertEqual(result.returncode, 0, result.stderr[-600:])
-        self.assertEqual(len(re.findall(r" 429 ", result.stdout)), 3, result.stdout)
-        self.assertIn("requests per node", result.stdout)
-        self.assertNotIn(":8001", result.stdout)  # the chart's rows: the gateway and the nodes that answered
-        self.assertRegex(result.stdout, rf"127.0.0.1:{store.gateway_port} +0 ok\n +x+ 3 rejected")
-        self.assertRegex((store.logs / "gateway.log").read_text(), r"ACCEPT client-\d+ -> leader v1")
-
-    def test_the_coordinators_own_requests_are_not_limited_by_an_id_a_client_can_send(self):
-        store = Store(self, "--rate-limit", "fixed-window", "--limit", 1, "--window", 30, followers=1)
-        self.assertEqual([store.get("colour", client="coordinator")[0] for _ in range(2)], [404, 429])
-        anonymous = [http("GET", f"{store.gateway}/kv/colour")[0] for _ in range(2)]  # counted by address
-        self.assertEqual(anonymous, [404, 429])
-        store.command("put colour blue")  # the coordinator's prompt, through the gateway
-        wait_until(lambda: store.event("write", "colour.*blue"), 5, "the prompt's write")
-        self.assertEqual(store.get("colour", client="someone else")[1]["value"], "blue")
+        self.assertEqual(len(re.findall(rf"^ +\d+  127\.0\.0\.1:{store.gateway_port} +429 ", result.stdout, re.M)), 3,
+                         result.stdout)  # one client id: 3 through, 3 refused by the gateway itself
+        self.assertEqual(len(re.findall(rf"^ +\d+  127\.0\.0\.1:{store.base} +20[01] ", result.stdout, re.M)), 3,
+                         result.stdout)  # the writes' answers name the leader
+        chart = result.stdout.split("requests per node")[1]
+        self.assertRegex(chart, rf"\n127\.0\.0\.1:{store.base} +#+ +3 ok\n")
+        self.assertRegex(chart, rf"\n127\.0\.0\.1:{store.gateway_port} front +x+ +3 rejected\n")
+        self.assertNotRegex(chart, rf"{store.gateway_port} front +#* +\d+ ok")  # it served nothing itself
+        self.assertNotIn(":8001", chart)  # only the nodes that answered have a row
+        self.assertRegex((store.logs / "gateway.log").read_text(), r"ACCEPT client-\d+ -> leader v\d")
 
     def test_graduate_is_byte_for_byte_the_capstone_message(self):
         store = Store(self, followers=1)
@@ -117,28 +149,32 @@ class GatewayTest(unittest.TestCase):
         self.assertEqual((status, reply["version"]), (201, 1))
         gateway_before = http("GET", f"{store.gateway}/health")[1]
         replica_routes = [
-            ("PUT", "/replicate", {"entries": [{"version": 2, "key": "colour", "value": "evil"},
-                                               {"version": 3, "key": "ghost", "value": "boo"}], "version": 3}),
-            ("PUT", "/snapshot", {"entries": [{"version": 9, "key": "ghost", "value": "boo"}], "version": 9}),
-            ("GET", "/snapshot", None), ("GET", "/log?since=0", None),
+            ("PUT", "/replicate", {"entries": [{"version": 2, "epoch": 1, "key": "colour", "value": "evil"}],
+                                   "after": [1, 1], "version": 2, "epoch": 1}),
+            ("PUT", "/snapshot", {"entries": [{"version": 9, "key": "ghost", "value": "boo"}], "version": 9,
+                                  "last_epoch": 1, "epoch": 1}),
+            ("GET", "/snapshot", None),
+            ("POST", "/vote", {"epoch": 7}),
+            ("POST", "/lead", {"epoch": 7, "followers": []}),
             ("PUT", "/followers", {"followers": []})]
         for method, path, body in replica_routes:
-            with self.subTest(method=method, path=path):
-                status, reply, headers = http(method, store.gateway + path, body)
-                self.assertEqual((status, headers["Content-Type"]), (404, "application/json"))
-                self.assertIn("no such path", reply["error"])
-        status, reply, _ = http("PUT", f"{store.gateway}/readers", {"followers": []})  # the coordinator's only
-        self.assertEqual((status, "internal route" in reply["error"]), (403, True))
+            for who, headers in (("an outsider", None), ("the run's own processes", store.insider())):
+                with self.subTest(method=method, path=path, who=who):
+                    status, reply, answer_headers = http(method, store.gateway + path, body, headers)
+                    self.assertEqual((status, answer_headers["Content-Type"]), (404, "application/json"))
+                    self.assertEqual(reply["error"], f"no {path} here: the store's API is /kv, /kv/<key>, /graduate")
+        routes = {"leader": "127.0.0.1:1", "followers": [], "write_quorum": 0, "read_quorum": 1}
+        status, reply, _ = http("PUT", f"{store.gateway}/routes", routes)  # the coordinator's only
+        self.assertEqual((status, reply["error"]), (403, "internal route: only the processes of this run may call it"))
+        gateway_after = http("GET", f"{store.gateway}/health")[1]
+        self.assertEqual([(g["keys"], g["version"], g["epoch"], g["role"]) for g in (gateway_before, gateway_after)],
+                         [(0, 0, 1, "follower")] * 2)  # the gateway's own node holds nothing and voted for nothing
+        self.assertNotRegex((store.logs / "gateway.log").read_text(), r"writes to :1\b")
         self.assertEqual(store.get("colour")[:2], (200, {"key": "colour", "value": "blue", "version": 1,
                                                          "node": f"127.0.0.1:{store.base + 1}"}))
         self.assertEqual(store.get("ghost")[0], 404)
-        gateway_after = http("GET", f"{store.gateway}/health")[1]
-        self.assertEqual([(g["keys"], g["version"]) for g in (gateway_before, gateway_after)], [(0, 0), (0, 0)])
-        log = (store.logs / "gateway.log").read_text()
-        self.assertNotIn("followers now", log)
-        self.assertNotIn("reads now go to", log)
         status, reply, _ = store.put("colour", "green")  # the leader still replicates to both followers
-        self.assertEqual((status, reply["version"], len(reply["acks"])), (200, 2, 2))
+        self.assertEqual((status, reply["version"], reply["epoch"], len(reply["acks"])), (200, 2, 1, 2))
         self.assertEqual({store.get("colour")[1]["node"] for _ in range(2)},
                          {f"127.0.0.1:{store.base + 1}", f"127.0.0.1:{store.base + 2}"})  # and both still serve
 
@@ -150,104 +186,111 @@ class MembershipTest(unittest.TestCase):
         view = start(self, f"{LAB}/membership.py", "--registry", store.registry_port, "--every", 0.2,
                      env={"NO_COLOR": None})  # piped is enough to turn colour off
         members = {"leader": ("leader", store.base), "follower1": ("follower", store.base + 1),
-                   "follower2": ("follower", store.base + 2), "gateway": ("gateway", store.gateway_port)}
+                   "follower2": ("follower", store.base + 2), "follower3": ("follower", store.base + 3),
+                   "gateway": ("gateway", store.gateway_port)}
 
-        def line(events, name):
+        def lines(event, name):
             role, port = members[name]
-            return re.search(rf"^\d\d:\d\d:\d\d  ({events}) +{role} +{name} +port {port}$", output(view), re.M)
-        # A member is in at its first heartbeat or when the coordinator registers it, whichever comes first.
-        wait_until(lambda: all(line("joined|registered", name) for name in members), 5, "a line per member")
+            return re.findall(rf"^\d\d:\d\d:\d\d {event} +{role} +{name} :{port}$", output(view), re.M)
+        wait_until(lambda: all(lines("joined", name) for name in ("leader", "follower1", "follower2", "gateway")),
+                   10, "a joined line per member")
         store.command("kill follower2")
-        wait_until(lambda: line("dead", "follower2"), 5, "follower2 dead")
-        wait_until(lambda: line("removed", "follower2"), 10, "follower2 removed once replaced")
-        wait_printed(view, rf"(joined|registered) +follower +follower3 +port {store.base + 3}\n", 5)
+        wait_until(lambda: lines("dead", "follower2"), 10, "follower2 dead")
+        wait_until(lambda: lines("removed", "follower2"), 10, "follower2 removed once replaced")
+        wait_until(lambda: lines("joined", "follower3"), 10, "its replacement joined")
+        for name in ("leader", "follower1", "follower2", "follower3", "gateway"):
+            self.assertEqual(len(lines("joined", name)), 1, output(view))  # each event once, however many polls
         self.assertNotIn("\033", output(view))
 
 
 @needs("failure-detector")
 class InternalRoutesTest(unittest.TestCase):
-    def test_outsiders_cannot_report_a_death_or_join_the_registry(self):
+    def test_outsiders_cannot_register_or_send_heartbeats_and_an_unregistered_name_never_becomes_a_member(self):
         store = Store(self, followers=2)
-        registry = f"http://127.0.0.1:{store.registry_port}"
-        nodes = [(node["name"], node["pid"]) for node in store.status()["nodes"]]
-        news = {"event": "dead", "member": "follower1", "port": store.base + 1, "role": "follower"}
-        intruder = {"name": "intruder", "port": free_port(), "pid": 1, "role": "follower"}
+        before = store.pids()
+        intruder = {"name": "intruder", "port": free_port(), "pid": 4242, "role": "follower"}
         for headers in (None, {"X-Run-Secret": "guess"}):
             with self.subTest(headers=headers):
-                status, reply, _ = http("POST", f"http://127.0.0.1:{store.port}/membership", news, headers)
-                self.assertEqual((status, "internal route" in reply["error"]), (403, True))
                 for path in ("/heartbeat", "/register"):
-                    self.assertEqual(http("POST", registry + path, intruder, headers)[0], 403, path)
-                self.assertEqual(http("DELETE", registry + "/members/follower1", headers=headers)[0], 403)
-        holds_for(lambda: [(node["name"], node["pid"]) for node in store.status()["nodes"]] == nodes, 1.0,
-                  "no follower replaced")
-        self.assertIsNone(store.event("replace", "follower1"))
-        members = {m["name"]: m["state"] for m in http("GET", registry + "/members")[1]["members"]}
+                    status, reply, _ = http("POST", store.registry + path, intruder, headers)
+                    self.assertEqual((status, reply["error"]),
+                                     (403, "internal route: only the processes of this run may call it"), path)
+                self.assertEqual(http("DELETE", f"{store.registry}/members/follower1", headers=headers)[0], 403)
+        # with the run's secret, a heartbeat still needs a member the coordinator registered, with its pid
+        impostor = {"name": "follower1", "port": store.base + 1, "pid": 4242, "role": "follower"}
+        for body in (intruder, impostor):
+            with self.subTest(heartbeat=body["name"]):
+                status, reply, _ = http("POST", f"{store.registry}/heartbeat", body, store.insider())
+                self.assertEqual(status, 404)
+                self.assertIn("not a member", reply["error"])
+        holds_for(lambda: store.pids() == before, 1.0, "no process replaced")
+        self.assertIsNone(store.event("replace", ""))
+        members = store.members()
         self.assertNotIn("intruder", members)
-        self.assertEqual(members["follower1"], "alive")
+        self.assertEqual((members["follower1"]["state"], members["follower1"]["pid"]), ("alive", before["follower1"]))
+        self.assertEqual(sorted(members), ["follower1", "follower2", "gateway", "leader"])
 
 
 @needs("freshness", "failure-detector")
 class SelfRepairTest(unittest.TestCase):
-    def test_a_killed_follower_is_declared_dead_replaced_and_caught_up(self):
-        store = Store(self, "--write-quorum", 1)
+    def test_a_killed_follower_is_declared_dead_replaced_and_caught_up_with_every_key(self):
+        store = Store(self, "--write-quorum", 2)
         for i in range(20):
             self.assertIn(store.put(f"before-{i}", i)[0], (200, 201))
         store.command("kill follower2")
-        wait_until(lambda: store.event("dead", "follower2"), 1.2 + 3, "the registry to declare follower2 dead")
+        wait_until(lambda: store.event("killed", r"^follower2 :\d+ \(pid \d+\) crashed: kill -9$"), 5, "the kill")
+        wait_until(lambda: store.event("dead", rf"^follower2 :{store.base + 2} \(follower\), says the registry$"),
+                   1.0 + 5, "the registry to declare follower2 dead")
         writes_during = [store.put(f"during-{i}", i)[0] for i in range(10)]  # while the replacement starts
-        wait_until(lambda: store.event("up", r"follower4 :\d+ serves reads, in place of follower2"), 10,
-                   "the replacement to serve reads")
-        replacement = store.node("follower4")
-        self.assertEqual(store.node("follower2"), {})  # retired
-        self.assertTrue(store.event("caught-up", r"follower4: snapshot \d+ keys"))
-        address = f"127.0.0.1:{replacement['port']}"
-        expected = {f"before-{i}" for i in range(20)} | {f"during-{i}" for i, s in enumerate(writes_during) if s}
-        wait_until(lambda: expected <= set(http("GET", f"http://{address}/kv")[1]["keys"]), 5,
-                   "every acknowledged write on the replacement")
-        members = http("GET", f"http://127.0.0.1:{store.registry_port}/members")[1]["members"]
-        self.assertEqual({m["name"]: m["state"] for m in members if m["role"] == "follower"},
-                         {"follower1": "alive", "follower3": "alive", "follower4": "alive"})
+        wait_until(lambda: store.event("up", rf"^follower4 :{store.base + 4} serves reads, in place of follower2$"),
+                   10, "the replacement to serve reads")
+        self.assertTrue(store.event("replace", rf"^follower2 is dead: follower4 :{store.base + 4} takes its place$"))
+        self.assertTrue(store.event("caught-up", r"^follower4: snapshot \d+ keys \(v\d+\) \+ \d+ writes = v\d+, \d+ ms$"))
+        self.assertEqual(store.node("follower2"), {})  # retired from the map
+        address = f"127.0.0.1:{store.base + 4}"
+        expected = {f"before-{i}" for i in range(20)} | {f"during-{i}" for i, s in enumerate(writes_during)
+                                                          if s in (200, 201)}
+        self.assertEqual(http("GET", f"http://{address}/kv")[1]["keys"], sorted(expected))
+        wait_until(lambda: {m["name"]: m["state"] for m in store.members().values() if m["role"] == "follower"}
+                   == {"follower1": "alive", "follower3": "alive", "follower4": "alive"}, 5,
+                   "the registry: follower2 removed, follower4 alive")
         served_by = {store.get("before-1")[1]["node"] for _ in range(3)}
         self.assertIn(address, served_by)  # the replacement serves reads
 
-    def test_under_writes_with_a_follower_killed_no_acked_write_is_lost_and_no_read_is_stale(self):
-        store = Store(self, "--write-quorum", 1, "--read-quorum", 1)
-        acked, stale, lock = {}, [], threading.Lock()
-
-        def writer(key):
-            for value in range(1, 41):
-                if store.put(key, value)[0] in (200, 201):
-                    with lock:
-                        acked[key] = value
-                    status, reply, _ = store.get(key)  # a read right after the ack must see it
-                    if status != 200 or reply["value"] < value:
-                        stale.append((key, value, status, reply))
-
-        writers = [threading.Thread(target=writer, args=(f"counter-{i}",)) for i in range(3)]
-        for thread in writers:
-            thread.start()
-        wait_until(lambda: len(acked) == 3 and min(acked.values()) >= 10, 20, "writes to be under way")
+    def test_under_writes_with_a_follower_killed_no_acknowledged_write_is_lost_and_no_read_is_stale(self):
+        store = Store(self, "--write-quorum", 2, "--read-quorum", 1)  # R + W = N: the freshness rule must hold
+        client = start(self, f"{LAB}/client.py", "--gateway", store.gateway_port, "--seconds", 6)
+        wait_until(lambda: store.node("leader").get("version", 0) >= 20, 10, "writes under way")
         store.command("kill follower1")
-        for thread in writers:
-            thread.join()
-        self.assertEqual(stale, [])
-        wait_until(lambda: store.event("up", r"follower4 :\d+ serves reads"), 10, "the replacement to serve")
-        for key, value in acked.items():
-            self.assertEqual(store.get(key)[1]["value"], value)
-            replacement = f"http://127.0.0.1:{store.node('follower4')['port']}/kv/{key}"
-            wait_until(lambda: http("GET", replacement)[1].get("value") == value, 5, f"{key} on the replacement")
+        wait_until(lambda: store.event("up", r"^follower4 :\d+ serves reads, in place of follower1$"), 15,
+                   "the replacement to serve reads")
+        client.wait(30)
+        self.assertEqual(client.returncode, 0, output(client))
+        report = output(client)
+        self.assertRegex(report, r"\n([1-9]\d*) writes acknowledged, \d+ refused")
+        self.assertIn("\n     0 acknowledged writes lost", report)
+        self.assertIn("\n     0 stale reads", report)
+        leader, replacement = store.node("leader")["port"], store.node("follower4")["port"]
+        for key in (f"check-{i}" for i in range(4)):  # the replacement holds each key's newest write
+            newest = http("GET", f"http://127.0.0.1:{leader}/kv/{key}")[1]
+            wait_until(lambda: http("GET", f"http://127.0.0.1:{replacement}/kv/{key}")[1].get("version")
+                       == newest["version"], 5, f"{key} v{newest['version']} on the replacement")
 
     def test_a_killed_gateway_is_restarted_on_its_port_and_knows_the_acknowledged_versions(self):
-        store = Store(self, followers=2)
-        self.assertEqual(store.put("colour", "blue")[0], 201)
+        # follower k gets a write k seconds after it: W = 1 acknowledges it while two followers lack it
+        store = Store(self, "--write-quorum", 1, "--replication-delay", 1.0)
+        status, reply, _ = store.put("colour", "blue")
+        self.assertEqual((status, reply["version"]), (201, 1))
         first = store.node("gateway")["pid"]
         store.command("kill gateway")
-        said = r"^gateway :\d+ stopped \(killed or crashed\): restarting it$"  # no exit code: Windows' reads 1
-        wait_until(lambda: store.event("dead", said), 5, "the supervisor to notice")
+        wait_until(lambda: store.event("dead", rf"^gateway :{store.gateway_port} stopped \(killed or crashed\): "
+                                               r"restarting it$"), 5, "the coordinator to notice")
         wait_until(lambda: store.node("gateway").get("pid") not in (None, first), 10, "a new gateway process")
         wait_healthy(store.gateway_port)
-        self.assertEqual(store.get("colour")[1]["value"], "blue")
+        # each read asks another follower first (round robin); one that lacks v1 is never reported
+        reads = [store.get("colour")[:2] for _ in range(3)]
+        self.assertEqual([(status, reply.get("value"), reply.get("version")) for status, reply in reads],
+                         [(200, "blue", 1)] * 3)
         self.assertEqual(store.put("colour", "green")[1]["version"], 2)
 
 
@@ -266,10 +309,13 @@ class ProcessesTest(unittest.TestCase):
         self.assertEqual(len(ports), 6)  # leader, 2 followers, gateway, registry, coordinator
         store.command("quit")
         self.assert_all_stopped(store, ports)
-        self.assertIn("stopped the 3 node processes", output(store.process))
+        self.assertEqual(store.process.returncode, 0)
+        self.assertIn("\nstopped the 5 processes\n", output(store.process))
         self.assertEqual(sorted(path.name for path in store.logs.iterdir()),
                          ["follower1.log", "follower2.log", "gateway.log", "leader.log", "registry.log"])
-        self.assertIn("gateway ready on", (store.logs / "gateway.log").read_text())
+        self.assertIn(f"gateway ready on 127.0.0.1:{store.gateway_port} (gateway, pid",
+                      (store.logs / "gateway.log").read_text())
+        self.assertIn(f"registry 127.0.0.1:{store.registry_port} ready", (store.logs / "registry.log").read_text())
 
     @unittest.skipIf(sys.platform == "win32", "Windows has no SIGTERM to catch: terminate() kills at once")
     def test_sigterm_stops_every_process(self):
@@ -277,6 +323,7 @@ class ProcessesTest(unittest.TestCase):
         ports = self.ports(store)
         store.process.send_signal(signal.SIGTERM)
         self.assert_all_stopped(store, ports)
+        self.assertIn("stopped the 5 processes", output(store.process))
 
     @unittest.skipIf(sys.platform == "win32", "the lifeline works on Windows too, but kill() is tested on POSIX")
     def test_a_coordinator_killed_with_sigkill_leaves_no_child_behind(self):
@@ -288,15 +335,23 @@ class ProcessesTest(unittest.TestCase):
 
     def test_impossible_settings_are_one_clear_line_and_exit_code_2(self):
         logs = logs_folder(self)
-        cases = [(["--followers", 2, "--write-quorum", 3], "0 <= --write-quorum <= 2"),
-                 (["--read-quorum", 0], "1 <= --read-quorum"),
-                 (["--heartbeat-interval", 1, "--dead-after", 1.5], "--dead-after > 2 heartbeat intervals")]
+        taken = listen_on(free_port())
+        self.addCleanup(taken.close)
+        ports = ["--port", free_port(), "--registry-port", free_port(), "--base-port", free_block(4)]
+        cases = [(["--followers", 2, "--write-quorum", 3], r"--write-quorum.*\b2\b"),
+                 (["--read-quorum", 0], r"--read-quorum"),
+                 (["--heartbeat-interval", 1, "--dead-after", 1.5], r"--dead-after > 2 heartbeat intervals"),
+                 (["--limit", 0], r"--limit"),
+                 ([*ports, "--gateway-port", ports[3]], r"two of these ports are the same"),
+                 ([*ports, "--gateway-port", taken.getsockname()[1]],
+                  rf"port {taken.getsockname()[1]} is in use \(is another coordinator still running\?\)")]
         for args, message in cases:
             with self.subTest(args=args):
                 result = run(f"{LAB}/coordinator.py", *args, "--logs", logs, timeout=20)
-                self.assertEqual(result.returncode, 2)
-                self.assertIn(message, result.stderr)
+                self.assertEqual(result.returncode, 2, result.stdout + result.stderr)
+                self.assertRegex(result.stderr.strip().splitlines()[-1], message)  # the last line says why
                 self.assertNotIn("Traceback", result.stderr)
+                self.assertEqual(result.stdout, "")  # nothing started
 
 
 class CatchUpTest(unittest.TestCase):
@@ -310,14 +365,18 @@ class CatchUpTest(unittest.TestCase):
         old = self.node("--role", "follower")
         leader = self.node("--role", "leader", "--replicate-to", old, "--replication-delay", 0)
         for i in range(50):
-            http("PUT", f"http://{leader}/kv/k{i}", {"value": i})
-        http("DELETE", f"http://{leader}/kv/k0")
+            self.assertEqual(http("PUT", f"http://{leader}/kv/k{i}", {"value": i})[0], 201)
+        self.assertEqual(http("DELETE", f"http://{leader}/kv/k0")[0], 200)
         new = self.node("--role", "follower", "--catch-up")
-        self.assertEqual(http("GET", f"http://{new}/kv")[0], 503)  # empty: it serves nothing yet
+        status, reply, _ = http("GET", f"http://{new}/kv")
+        self.assertEqual(status, 503)  # empty: it serves nothing yet
+        self.assertIn("catching up", reply["error"])
         done = load_catch_up()(leader, new, [old, new])
         self.assertEqual((done["keys"], done["snapshot_version"], done["version"]), (50, 51, 51))  # k0's delete too
         keys = http("GET", f"http://{new}/kv")[1]["keys"]
-        self.assertEqual(sorted(keys), sorted(f"k{i}" for i in range(1, 50)))
+        self.assertEqual(keys, sorted(f"k{i}" for i in range(1, 50)))
+        self.assertEqual(http("GET", f"http://{new}/kv/k0")[:2], (404, {"error": "key not found: k0", "key": "k0",
+                                                                        "version": 51, "node": new}))
         status, reply, _ = http("PUT", f"http://{leader}/kv/after", {"value": "joined"})  # W: both followers
         self.assertEqual((status, sorted(reply["acks"])), (201, sorted([old, new])))
         self.assertEqual(http("GET", f"http://{new}/kv/after")[1], {"key": "after", "value": "joined",
@@ -338,6 +397,7 @@ class CatchUpTest(unittest.TestCase):
 
         thread = threading.Thread(target=writer)
         thread.start()
+        self.addCleanup(thread.join)
         writing.wait(10)
         done = load_catch_up()(leader, new, [old, new])
         thread.join()

@@ -1,5 +1,6 @@
-"""The repository as a whole: standard library only, no import circle in labs/, files short enough
-to project, every port flag refuses what is no port, and the imports the lab READMEs show really run."""
+"""The repository as a whole: standard library only, no import circle in labs/, every script's --help fits
+80 columns and imports each file once, every port flag refuses what is no port, files short enough to project,
+and the imports the lab READMEs show really run."""
 import ast
 import os
 import re
@@ -7,7 +8,6 @@ import subprocess
 import sys
 import unittest
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
 from tests.helpers import ROOT, run
 
@@ -53,6 +53,21 @@ def scripts():
             and "ArgumentParser(" in path.read_text(encoding="utf-8")]
 
 
+HELPS = {}
+
+
+def helps(found):
+    """What `python SCRIPT --help` printed for each script in an 80-column terminal (on stderr: its imports,
+    -X importtime); asked once per script for the whole file, four at a time."""
+    def ask(script):
+        return subprocess.run([sys.executable, "-X", "importtime", str(script), "--help"], cwd=ROOT,
+                              capture_output=True, text=True, timeout=30, env=dict(os.environ, COLUMNS="80"))
+    new = [script for script in found if script not in HELPS]
+    with ThreadPoolExecutor(4) as pool:
+        HELPS.update(zip(new, pool.map(ask, new)))
+    return [HELPS[script] for script in found]
+
+
 class StandardLibraryOnlyTest(unittest.TestCase):
     @unittest.skipUnless(hasattr(sys, "stdlib_module_names"), "needs Python 3.10+ to list the standard library")
     def test_every_import_is_stdlib_or_project(self):
@@ -90,13 +105,11 @@ class ImportsTest(unittest.TestCase):
         self.assertNotIn("main", [node.name for node in tree.body if isinstance(node, ast.FunctionDef)])
         self.assertNotIn('__name__ == "__main__"', gateway.read_text(encoding="utf-8"))
 
-    def test_every_script_answers_help_and_imports_each_file_once(self):
+    def test_every_script_answers_help_within_80_columns_and_imports_each_file_once(self):
         found = scripts()
         self.assertIn(LABS / "distributed-kvstore/node.py", found)
-        for script in found:
+        for script, result in zip(found, helps(found)):
             with self.subTest(script=str(script.relative_to(ROOT))):
-                result = subprocess.run([sys.executable, "-X", "importtime", str(script), "--help"], cwd=ROOT,
-                                        capture_output=True, text=True, timeout=30, env=dict(os.environ, COLUMNS="80"))
                 self.assertEqual(result.returncode, 0, result.stderr[-2000:])
                 self.assertIn("usage:", result.stdout)
                 self.assertEqual([line for line in result.stdout.splitlines() if len(line) > 80], [])
@@ -117,22 +130,22 @@ class ImportsTest(unittest.TestCase):
 
 
 class PortFlagsTest(unittest.TestCase):
-    PORT_FLAGS = [("labs/scalability/node.py", "--port"), ("labs/replication/node.py", "--port"),
-                  ("labs/distributed-kvstore/node.py", "--port"), ("labs/distributed-kvstore/registry.py", "--port"),
-                  ("labs/replication/coordinator.py", "--port"), ("labs/distributed-kvstore/coordinator.py", "--port"),
-                  ("labs/scalability/bench.py", "--port"), ("labs/replication/bench.py", "--base-port"),
-                  ("labs/distributed-kvstore/bench.py", "--port")]
-
-    def test_a_port_outside_1_to_65535_is_one_clear_line_and_exit_code_2(self):
-        cases = [(script, flag, value) for script, flag in self.PORT_FLAGS for value in ("99999", "-1")]
+    def test_every_port_flag_of_every_script_refuses_what_is_no_port_in_one_line_and_exit_code_2(self):
+        found = scripts()
+        flags = {script: sorted(set(re.findall(r"(--[a-z-]*port) [A-Z_]+", result.stdout)))
+                 for script, result in zip(found, helps(found))}  # as --help lists them: --base-port BASE_PORT
+        self.assertEqual(flags[LABS / "distributed-kvstore/coordinator.py"],
+                         ["--base-port", "--gateway-port", "--port", "--registry-port"])
+        self.assertEqual(flags[LABS / "scalability/node.py"], ["--port"])
+        cases = [(script, flag, value) for script in found for flag in flags[script] for value in ("99999", "-1")]
         with ThreadPoolExecutor(4) as pool:  # each exits at argument parsing: only its imports take time
-            results = pool.map(lambda case: run(case[0], case[1], case[2], timeout=30), cases)
+            results = list(pool.map(lambda case: run(case[0], case[1], case[2], timeout=30), cases))
         for (script, flag, value), result in zip(cases, results):
-            with self.subTest(script=script, value=value):
+            with self.subTest(script=str(script.relative_to(ROOT)), flag=flag, value=value):
                 self.assertEqual(result.returncode, 2)
                 self.assertNotIn("Traceback", result.stderr)
                 self.assertEqual(re.findall(r"^.*error.*$", result.stderr, re.M),
-                                 [f"{Path(script).name}: error: argument {flag}: '{value}' is not a port from 1 "
+                                 [f"{script.name}: error: argument {flag}: '{value}' is not a port from 1 "
                                   f"to 65535"])
 
 
@@ -147,27 +160,36 @@ class ReadmeImportsTest(unittest.TestCase):
     def test_every_import_line_in_a_lab_readme_runs(self):
         readmes = sorted(LABS.glob("*/README.md"))
         self.assertGreaterEqual(len(readmes), 3)
-        lines = [(readme, line) for readme in readmes for line in code_lines(readme)
-                 if line.startswith(("from labs.", "import labs"))]
-        self.assertTrue(lines, "the READMEs show no import of labs at all")
+        lines = [(readme, line) for readme in readmes for line in code_lines(readme) if imports_ours(line, readme)]
+        if not lines:
+            self.skipTest("no lab README shows an import of the labs' code")
         for readme, line in lines:
             with self.subTest(readme=str(readme.relative_to(ROOT)), line=line):
-                program = f"import sys\nsys.path.insert(0, {str(ROOT)!r})  # the repository root\n{line}"
+                # as a script beside the README runs it: the repository root and the README's folder on the path
+                program = f"import sys\nsys.path[:0] = [{str(ROOT)!r}, {str(readme.parent)!r}]\n{line}"
                 result = subprocess.run([sys.executable, "-c", program], cwd=ROOT, capture_output=True, text=True,
                                         timeout=30)
                 self.assertEqual(result.returncode, 0, result.stderr.strip().splitlines()[-1:])
 
 
+def imports_ours(line, readme):
+    """True for `from X import ...` or `import X` where X is the labs package or a file beside the README."""
+    match = re.match(r"(?:from|import) +([\w.]+)", line)
+    first = match.group(1).split(".")[0] if match else ""
+    return first == "labs" or bool(first) and (readme.parent / f"{first}.py").is_file()
+
+
 def code_lines(readme):
-    """The lines of a README's code blocks (fenced, or indented by four spaces), without their indent."""
+    """The lines of a README's code: fenced blocks and blocks indented by four spaces (without their indent),
+    and inline `code` elsewhere."""
     fenced = False
     for line in readme.read_text(encoding="utf-8").splitlines():
         if line.lstrip().startswith("```"):
             fenced = not fenced
-        elif fenced:
+        elif fenced or line.startswith(("    ", "\t")):
             yield line.strip()
-        elif line.startswith(("    ", "\t")):
-            yield line.strip()
+        else:
+            yield from (code.strip() for code in re.findall(r"`([^`]+)`", line))
 
 
 if __name__ == "__main__":

@@ -29,8 +29,9 @@ def call(node, method, path, body=None):
 
 
 def catch_up(leader, follower, followers, deadline=10):
-    """Copy the leader's data to follower, then make the leader replicate to followers (which include it);
-    return once follower holds every write the leader held when it joined: keys, versions, seconds."""
+    """Copy the leader's data to follower, then make the leader replicate to followers (which
+    include it); return once follower holds every write the leader held when it joined: keys,
+    versions, seconds."""
     started = time.perf_counter()
     # 1. every key's newest write, at vS, and the leader's epoch
     snapshot = call(leader, "GET", "/snapshot")

@@ -1,10 +1,11 @@
 """The kvstore coordinator: it repairs the store, in one loop, until it is whole again.
 
-Lab 3. store.py starts the registry, lab 2's leader and N followers (lab 3's node.py: with heartbeats)
-and the gateway, and runs the prompt's commands; this file holds the repair. Each pass of repair() hears
-what the registry says, then takes the next step toward a registry, a gateway, 1 leader and N followers:
-restart, elect, replace. A process that still runs is never killed: silent, it may be paused or cut
-off, and hold acknowledged writes. Only the protocol fences it: epochs, the election's quorum, W acks.
+Lab 3. store.py starts the registry, lab 2's leader and N followers (lab 3's node.py: with
+heartbeats) and the gateway, and runs the prompt's commands; this file holds the repair. Each pass
+of repair() hears what the registry says, then takes the next step toward a registry, a gateway, 1
+leader and N followers: restart, elect, replace. A process that still runs is never killed: silent,
+it may be paused or cut off, and hold acknowledged writes. Only the protocol fences it: epochs, the
+election's quorum, W acks.
 
     python labs/distributed-kvstore/coordinator.py --followers 3 --write-quorum 2 --read-quorum 1
 """
@@ -42,8 +43,9 @@ class Coordinator:
         threading.Thread(target=self.repair, daemon=True).start()
 
     def repair(self):
-        """Every REPAIR_EVERY seconds, the most urgent step toward the whole store; a failed step is tried
-        again on the next pass. Silent nodes whose process runs are kept: they may come back."""
+        """Every REPAIR_EVERY seconds, the most urgent step toward the whole store; a failed step is
+        tried again on the next pass. Silent nodes whose process runs are kept: they may come back.
+        """
         store = self.store
         while not self.stopping:
             dead, cluster = store.dead(), store.cluster
@@ -62,11 +64,12 @@ class Coordinator:
             time.sleep(REPAIR_EVERY)
 
     def elect(self):
-        """A new leader needs the votes of N - W + 1 followers: every acknowledged write is on W of the N, so
-        that many include one that holds it. A follower whose process exited holds nothing and is not waited
-        for; one that runs may hold acknowledged writes, so its vote counts as missing. Each voter follows the
-        new epoch from then on: an old leader that still runs gets fewer than W acks, and acknowledges nothing
-        more. The most complete voter (newest epoch, then version, as Raft compares logs) leads."""
+        """A new leader needs the votes of N - W + 1 followers: every acknowledged write is on W of
+        the N, so that many include one that holds it. A follower whose process exited holds nothing
+        and is not waited for; one that runs may hold acknowledged writes, so its vote counts as
+        missing. Each voter follows the new epoch from then on: an old leader that still runs gets
+        fewer than W acks, and acknowledges nothing more. The most complete voter (newest epoch,
+        then version, as Raft compares logs) leads."""
         store = self.store
         followers, epoch = store.cluster.followers, store.epoch + 1
         running = [follower for follower in followers if follower.up]
@@ -83,8 +86,9 @@ class Coordinator:
         store.promoted(chosen, epoch)
 
     def replace(self, dead):
-        """A follower whose process exited holds nothing: a new one, on a port never used before, takes its
-        place. It serves reads, and the leader counts its acks, once it is caught up (catchup.py)."""
+        """A follower whose process exited holds nothing: a new one, on a port never used before,
+        takes its place. It serves reads, and the leader counts its acks, once it is caught up
+        (catchup.py)."""
         store, new = self.store, self.store.new_follower()
         if store.ask(store.cluster.leader, "GET", "/health") is None:
             return store.cluster.news("refused", f"{dead.name} is dead: its replacement waits for the leader")

@@ -1,10 +1,11 @@
 """The gateway: the store's front door. Lab 1's rate limiter and load balancer, lab 2's front door.
 
-Lab 3. @gateway on a node's do_request makes that node the gateway (node.py --role gateway), as lab 1's
-@load_balancer makes a node a front. It serves the client API only: lab 1's @rate_limited first, then
-lab 2's FrontDoor: a write goes to the leader, acknowledged once W followers hold it; a read asks R
-followers, the first one picked by lab 1's strategy, and never answers older than what it acknowledged
-or reported before. The coordinator tells it where the leader and the followers are (PUT /routes).
+Lab 3. @gateway on a node's do_request makes that node the gateway (node.py --role gateway), as lab
+1's @load_balancer makes a node a front. It serves the client API only: lab 1's @rate_limited first,
+then lab 2's FrontDoor: a write goes to the leader, acknowledged once W followers hold it; a read
+asks R followers, the first one picked by lab 1's strategy, and never answers older than what it
+acknowledged or reported before. The coordinator tells it where the leader and the followers are
+(PUT /routes).
 """
 import functools
 from pathlib import Path
@@ -21,8 +22,9 @@ GRADUATE = Path(__file__).with_name("graduate.txt").read_bytes()
 
 
 def front_door(leader, followers, strategy, write_quorum, read_quorum):
-    """Lab 2's front door, reads balanced by lab 1's strategy. A new gateway first learns every key's
-    newest version from the leader: no read after a restart goes below a write acknowledged before."""
+    """Lab 2's front door, reads balanced by lab 1's strategy. A new gateway first learns every
+    key's newest version from the leader: no read after a restart goes below a write acknowledged
+    before."""
     door = FrontDoor(leader, followers, write_quorum, read_quorum, strategy)
     status, snapshot = send(leader, "GET", "/snapshot", timeout=10)
     for entry in snapshot.get("entries", []) if status == 200 else []:
@@ -31,8 +33,9 @@ def front_door(leader, followers, strategy, write_quorum, read_quorum):
 
 
 def gateway(do_request):
-    """Decorator for a node's do_request: with server.gateway set (a front door), the node serves the
-    client API; its /health and the coordinator's PUT /routes go on to the node; nothing else is served."""
+    """Decorator for a node's do_request: with server.gateway set (a front door), the node serves
+    the client API; its /health and the coordinator's PUT /routes go on to the node; nothing else is
+    served."""
     @functools.wraps(do_request)
     def wrapper(handler):
         path = urlsplit(handler.path).path
@@ -46,7 +49,8 @@ def gateway(do_request):
 
 @rate_limited
 def serve(handler):
-    """The client API, once lab 1's rate limiter let the request through; the log line says where it went."""
+    """The client API, once lab 1's rate limiter let the request through; the log line says where it
+    went."""
     door, method, path = handler.server.gateway, handler.command, urlsplit(handler.path).path
     if (method, path) == ("GET", "/graduate"):
         handler.send_body(200, GRADUATE, "text/plain; charset=utf-8")

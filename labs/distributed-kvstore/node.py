@@ -1,9 +1,10 @@
-"""A kvstore node: lab 2's replicated node that tells the registry it is alive; or, with --role gateway,
-the store's front door (@gateway, gateway.py), as lab 1's node with --load-balance is a front.
+"""A kvstore node: lab 2's replicated node that tells the registry it is alive; or, with --role
+gateway, the store's front door (@gateway, gateway.py), as lab 1's node with --load-balance is a
+front.
 
 Lab 3. Every --heartbeat-interval seconds a node sends the registry a heartbeat. A follower answers
-the coordinator's election: POST /vote (it follows the new epoch from now on, and says how much of the
-log it holds) and POST /lead (it leads that epoch). PUT /followers gives a leader new followers.
+the coordinator's election: POST /vote (it follows the new epoch from now on, and says how much of
+the log it holds) and POST /lead (it leads that epoch). PUT /followers gives a leader new followers.
 
     python labs/distributed-kvstore/node.py --port 9102 --role follower --name follower1
 """
@@ -28,12 +29,14 @@ from gateway import front_door, gateway
 
 
 class Node(replication.Node):
-    """Lab 2's node, which tells the registry it is alive; the gateway when it is given a front door."""
+    """Lab 2's node, which tells the registry it is alive; the gateway when it is given a front
+    door."""
 
     gateway = None
 
     def send_heartbeats(self, registry, name, interval):
-        """Forever: tell the registry we are alive, and in which role. Say so when it starts or stops hearing us."""
+        """Forever: tell the registry we are alive, and in which role. Say so when it starts or
+        stops hearing us."""
         heard = None
         while True:
             role = "gateway" if self.gateway else self.role.name
@@ -47,7 +50,8 @@ class Node(replication.Node):
 
 
 class Handler(replication.Handler):
-    """Lab 2's handler, plus the coordinator's election and repair; as the gateway, @gateway serves."""
+    """Lab 2's handler, plus the coordinator's election and repair; as the gateway, @gateway serves.
+    """
 
     ROUTES = {**replication.Handler.ROUTES, ("POST", "/vote"): "vote", ("POST", "/lead"): "lead",
               ("PUT", "/followers"): "followers", ("PUT", "/routes"): "routes"}
@@ -59,8 +63,9 @@ class Handler(replication.Handler):
     do_GET = do_PUT = do_DELETE = do_POST = do_PATCH = do_HEAD = do_OPTIONS = do_request
 
     def vote(self):
-        """POST /vote {"epoch": 2}: follow epoch 2 from now on (a leader of an older epoch gets no more acks
-        from us), and say how much of the log we hold: the most complete voter will lead."""
+        """POST /vote {"epoch": 2}: follow epoch 2 from now on (a leader of an older epoch gets no
+        more acks from us), and say how much of the log we hold: the most complete voter will lead.
+        """
         epoch = self.read_json('{"epoch": 2}', needs=["epoch"])["epoch"]
         with self.server.changed:
             if type(epoch) is not int or not self.server.follow(epoch):
@@ -78,7 +83,8 @@ class Handler(replication.Handler):
         return self.answer("ok", body["epoch"])
 
     def followers(self):
-        """PUT /followers {"followers": [...]}: the leader replicates to these from now on (a repair)."""
+        """PUT /followers {"followers": [...]}: the leader replicates to these from now on (a
+        repair)."""
         followers = self.read_json('{"followers": ["127.0.0.1:9102"]}', needs=["followers"])["followers"]
         if self.server.role.name != "leader" or not all(isinstance(follower, str) for follower in followers):
             raise BadRequest(409, "only the leader takes a list of followers, host:port each")
@@ -86,7 +92,8 @@ class Handler(replication.Handler):
         return 200, {"followers": followers, "node": self.server.name}
 
     def routes(self):
-        """PUT /routes, from the coordinator: where the gateway sends writes and reads from now on."""
+        """PUT /routes, from the coordinator: where the gateway sends writes and reads from now on.
+        """
         body = self.read_json('{"leader": "127.0.0.1:9101", "followers": ["127.0.0.1:9102"], "write_quorum": 1, '
                               '"read_quorum": 1}', needs=["leader", "followers", "write_quorum", "read_quorum"])
         door = self.server.gateway

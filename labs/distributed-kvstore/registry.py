@@ -1,10 +1,10 @@
 """The kvstore's membership registry: heartbeats in; alive, suspect, dead out.
 
 Starts from workshop step 11's registry.py and adds: each member's role (leader, follower, gateway);
-members registered by the coordinator, and only those (a heartbeat from anyone else, or from a member
-removed, is refused: nobody is counted twice); DELETE /members/<name> for a member replaced; and a
-registry that was not running (paused) starts its members' silence clocks again instead of declaring
-them dead. GET /members says too which members are across a partition.
+members registered by the coordinator, and only those (a heartbeat from anyone else, or from a
+member removed, is refused: nobody is counted twice); DELETE /members/<name> for a member replaced;
+and a registry that was not running (paused) starts its members' silence clocks again instead of
+declaring them dead. GET /members says too which members are across a partition.
 
     python labs/distributed-kvstore/registry.py --port 9200
 """
@@ -51,8 +51,9 @@ class Registry(JsonServer):
             self.record("joined", member)
 
     def heartbeat(self, name, port, pid, role):
-        """A member says it is alive: it recovers from suspicion, or rejoins after being dead. False if no
-        member has that name: the coordinator registers members, so a removed one stays removed."""
+        """A member says it is alive: it recovers from suspicion, or rejoins after being dead. False
+        if no member has that name: the coordinator registers members, so a removed one stays
+        removed."""
         with self.lock:
             member = self.members.get(name)
             if member is None or member["pid"] != pid:
@@ -76,10 +77,11 @@ class Registry(JsonServer):
     def state_after(self, silence):
         """alive, suspect or dead: only the silence decides."""
         # ---- BEGIN students' TODO (failure-detector): from a member's silence to a verdict ----
-        # `silence` is how many seconds ago the member's last heartbeat arrived. A short silence means nothing;
-        # a longer one, from self.suspect_after seconds, may be a slow member: "suspect" warns, nobody acts;
-        # from self.dead_after seconds the member is "dead", and the coordinator repairs the store. Return the
-        # word that fits the silence: "alive", "suspect" or "dead" (a silence of exactly a threshold reaches it).
+        # `silence` is how many seconds ago the member's last heartbeat arrived. A short silence
+        # means nothing; a longer one, from self.suspect_after seconds, may be a slow member:
+        # "suspect" warns, nobody acts; from self.dead_after seconds the member is "dead", and the
+        # coordinator repairs the store. Return the word that fits the silence: "alive", "suspect"
+        # or "dead" (a silence of exactly a threshold reaches it).
         if silence >= self.dead_after:
             return "dead"
         if silence >= self.suspect_after:
@@ -88,9 +90,9 @@ class Registry(JsonServer):
         # ---- END students' TODO ----
 
     def check(self):
-        """Turn each member's silence into its state (None from state_after: no verdict, the state stays);
-        record every change. After a gap longer than suspect_after we were not running (paused): that
-        silence is ours, so each alive member's clock starts again."""
+        """Turn each member's silence into its state (None from state_after: no verdict, the state
+        stays); record every change. After a gap longer than suspect_after we were not running
+        (paused): that silence is ours, so each alive member's clock starts again."""
         now = time.monotonic()
         with self.lock:
             if now - self.checked > self.suspect_after:
@@ -105,8 +107,8 @@ class Registry(JsonServer):
                     self.record(state, member, now - member["last_heartbeat"])
 
     def record(self, event, member, silence=None):
-        """Keep one event and print it as one line (a state with the silence it came from). The caller holds
-        the lock."""
+        """Keep one event and print it as one line (a state with the silence it came from). The
+        caller holds the lock."""
         self.events.append({"id": next(self.ids), "time": time.strftime("%H:%M:%S"), "event": event,
                             "member": member["name"], "role": member["role"], "port": member["port"]})
         print(f"{time.strftime('%H:%M:%S')}  {event:<10} {member['role']:<9} {member['name']:<12} "
@@ -131,11 +133,9 @@ class Registry(JsonServer):
 
 
 class Handler(JsonHandler):
-    """POST /register and /heartbeat, DELETE /members/<name>: this run's processes only. GET /members
-    and /health: anyone."""
+    """POST /register and /heartbeat, DELETE /members/<name>: this run's processes only. GET
+    /members and /health: anyone."""
 
-    ROUTES = {("POST", "/register"): "register", ("POST", "/heartbeat"): "heartbeat",
-              ("DELETE", "/members/"): "remove", ("GET", "/members"): "members", ("GET", "/health"): "health"}
     INTERNAL = ("/register", "/heartbeat", "/members/")
     EXAMPLE = '{"name": "follower1", "port": 9102, "pid": 1234, "role": "follower"}'
 
@@ -169,6 +169,9 @@ class Handler(JsonHandler):
 
     def log_line(self, status):
         """No line per request: a heartbeat twice a second per member would drown the events."""
+
+    ROUTES = {("POST", "/register"): register, ("POST", "/heartbeat"): heartbeat, ("DELETE", "/members/"): remove,
+              ("GET", "/members"): members, ("GET", "/health"): health}
 
 
 def main():

@@ -9,6 +9,7 @@ import os
 import re
 import shutil
 import sys
+import time
 
 CLEAR_LINE, HOME, CLEAR_BELOW = "\033[K", "\033[H", "\033[J"  # the codes live views redraw with
 CODES = {"green": "\033[32m", "red": "\033[31m", "yellow": "\033[33m", "bold": "\033[1m", "dim": "\033[2m"}
@@ -75,3 +76,8 @@ def cut(line, width):
 def print_line(line):
     """Print one line in one write: lines from parallel threads never run into each other."""
     print(line + "\n", end="", flush=True)
+
+
+def log(text):
+    """One line of a process's log: the time, then text."""
+    print_line(f"{time.strftime('%H:%M:%S')} {text}")

@@ -1,7 +1,7 @@
 """HTTP with JSON bodies, the server side: one way to answer, one way to route.
 
-JsonHandler answers in JSON, refusals too, and routes by ROUTES: (method, path) -> the name of the
-method that answers with (status, body); a path ending in / passes the rest on (/kv/ -> the key).
+JsonHandler answers in JSON, refusals too, and routes by ROUTES: (method, path) -> a function of the
+handler that answers (status, body); a path ending in / passes the rest on (/kv/ -> the key).
 Paths in INTERNAL answer only this run's processes (the secret a coordinator hands its children).
 The calling side, send(), is network.py's.
 """
@@ -113,12 +113,12 @@ class JsonHandler(BaseHTTPRequestHandler):
         path = urlsplit(self.path).path
         head, _, rest = path[1:].partition("/")
         route = (self.command, f"/{head}/") if rest else (self.command, path)
-        name = self.ROUTES.get(route)
-        if name is None:
+        answers = self.ROUTES.get(route)
+        if answers is None:
             return self.unrouted()
         if route[1] in self.INTERNAL and not self.from_this_run():
             raise BadRequest(403, "internal route: only the processes of this run may call it")
-        answer = getattr(self, name)(*([decode_key(rest)] if rest else []))
+        answer = answers(self, *([decode_key(rest)] if rest else []))
         if answer:
             self.send_json(*answer)
     do_GET = do_PUT = do_DELETE = do_POST = do_PATCH = do_HEAD = do_OPTIONS = do_request

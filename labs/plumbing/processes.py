@@ -59,15 +59,6 @@ def wait_healthy(node, deadline=10, process=None):
     return True
 
 
-def rss_mb(pid):
-    """The resident memory of process pid in MB, for the benches; None where we cannot tell (Windows)."""
-    try:
-        output = subprocess.run(["ps", "-o", "rss=", "-p", str(pid)], capture_output=True, text=True).stdout
-        return int(output.strip()) / 1024
-    except (OSError, ValueError):
-        return None
-
-
 def stop(process, grace=3):
     """Stop a child: terminate(), then kill() if it is still there after grace seconds."""
     if process.poll() is None:

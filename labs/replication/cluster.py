@@ -122,8 +122,6 @@ class Cluster:
 class StatusHandler(JsonHandler):
     """A coordinator's HTTP face: GET / (the page), GET /status (indented with ?pretty)."""
 
-    ROUTES = {("GET", "/"): "page", ("GET", "/status"): "status", ("GET", "/health"): "status"}
-
     def page(self):
         self.send_body(200, PAGE.read_bytes(), "text/html; charset=utf-8", {"Cache-Control": "no-cache"})
 
@@ -135,15 +133,14 @@ class StatusHandler(JsonHandler):
     def log_line(self, status):
         """No line per request: the coordinator's terminal is its prompt."""
 
+    ROUTES = {("GET", "/"): page, ("GET", "/status"): status, ("GET", "/health"): status}
+
 
 class KVHandler(StatusHandler):
     """Lab 2's coordinator: also /kv, as one node has it; behind it, the FrontDoor."""
 
-    ROUTES = {**StatusHandler.ROUTES, ("GET", "/kv"): "keys", ("GET", "/kv/"): "read", ("PUT", "/kv/"): "write",
-              ("DELETE", "/kv/"): "delete"}
-
     def keys(self):
-        return self.server.coordinator.keys()
+        return send(self.server.coordinator.front_door.leader, "GET", "/kv")
 
     def read(self, key):
         return self.server.coordinator.read(key)
@@ -153,6 +150,9 @@ class KVHandler(StatusHandler):
 
     def delete(self, key):
         return self.server.coordinator.write(key, deleted=True)
+
+    ROUTES = {**StatusHandler.ROUTES, ("GET", "/kv"): keys, ("GET", "/kv/"): read, ("PUT", "/kv/"): write,
+              ("DELETE", "/kv/"): delete}
 
 
 class CoordinatorServer(JsonServer):

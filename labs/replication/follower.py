@@ -17,9 +17,9 @@ class Follower:
         raise BadRequest(405, "this node is a follower: it takes writes from its leader only")
 
     def append(self, entries, after, leader_version):
-        """Take a leader's entries, which follow its entry `after` ([version, epoch]), if that is our last
-        entry: "ok"; else "mismatch", and the leader looks again. Ready (serving reads) once we hold the
-        leader's newest version. The caller holds the node's lock."""
+        """Take a leader's entries, which follow its entry `after` ([version, epoch]), if that is
+        our last entry: "ok"; else "mismatch", and the leader looks again. Ready (serving reads)
+        once we hold the leader's newest version. The caller holds the node's lock."""
         node = self.node
         if after != node.log.last:
             return "mismatch"

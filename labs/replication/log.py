@@ -28,7 +28,8 @@ class Log:
         """The epoch of the entry at version; None if the log does not reach it."""
         if version == self.start:
             return self.start_epoch
-        return self.entries[version - self.start - 1]["epoch"] if self.start < version <= self.version else None
+        if self.start < version <= self.version:
+            return self.entries[version - self.start - 1]["epoch"]
 
     def append(self, entry, now):
         self.entries.append(entry)
@@ -51,5 +52,6 @@ class Log:
 
 
 def completeness(health):
-    """How much of the log a replica holds (its /health), as Raft compares logs: last entry's epoch, version."""
+    """How much of the log a replica holds (its /health), as Raft compares logs: last entry's epoch,
+    version."""
     return health.get("last_epoch", -1), health.get("version", -1)

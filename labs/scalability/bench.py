@@ -1,15 +1,13 @@
-"""Benchmark: the same load through each load balancing strategy, on unequal nodes; what a front costs.
+"""Benchmark: the same load through each load balancing strategy, on unequal nodes; a backend's return.
 
 Lab 1. For nodes with 1, 2, 4 (and 8) workers and 12 or 20 client threads: throughput and p95 of each
 strategy, beside the ideal (the workers the threads can keep busy / delay), with client.py as students
-run it. Then how soon a backend stopped and started again serves through a least-response-time front,
-and what a front adds to one request. Numbers, not a test.
+run it. Then how soon a backend stopped and started again serves through a least-response-time front.
 
     python labs/scalability/bench.py
 """
 import argparse
 import re
-import statistics
 import subprocess
 import sys
 import threading
@@ -21,7 +19,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from labs.plumbing import processes
 from labs.plumbing.flags import port
 from labs.plumbing.network import send
-from labs.scalability.client import percentile
 from labs.scalability.demo import start_node
 from labs.scalability.load_balancer import STRATEGIES
 
@@ -85,33 +82,9 @@ def served_by(front, node):
     return next(row["served"] for row in send(front, "GET", "/status")[1]["backends"] if row["node"] == node)
 
 
-def front_cost(first, requests=400):
-    """p50 and p99 of sequential writes and reads to a node without work, directly and through a front."""
-    children, node, front = [], f"127.0.0.1:{first}", f"127.0.0.1:{first + 1}"
-    try:
-        start_node(children, first, "--delay", 0)
-        start_node(children, first + 1, "--load-balance", "round-robin", "--backends", first)
-        print("\na front, one request at a time, no work (target: it adds at most 1 ms to p50):", flush=True)
-        for method, body in (("PUT", {"value": 1}), ("GET", None)):
-            times = {}
-            for target in (node, front):
-                latencies = []
-                for count in range(requests):
-                    started = time.perf_counter()
-                    send(target, method, f"/kv/key-{count % 10}", body)
-                    latencies.append((time.perf_counter() - started) * 1000)
-                times[target] = (statistics.median(latencies), percentile(latencies, 0.99))
-            (direct, direct99), (through, through99) = times[node], times[front]
-            print(f"  {method:<4}p50 {direct:.2f} ms direct, {through:.2f} ms through it (+{through - direct:.2f} ms);"
-                  f" p99 {direct99:.2f}, {through99:.2f}", flush=True)
-    finally:
-        for child in children:
-            processes.stop(child)
-
-
 def main():
     parser = argparse.ArgumentParser(
-        description="Load balancing strategies on unequal nodes; what a front costs.",
+        description="Load balancing strategies on unequal nodes; a backend's return behind a front.",
         epilog="example: python labs/scalability/bench.py", formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--port", type=port, default=18501, help="port of the first node (default 18501)")
     parser.add_argument("--delay", type=float, default=0.1, help="seconds of work per request (default 0.1)")
@@ -123,7 +96,6 @@ def main():
     for workers, threads in CONFIGS:
         strategies(args.port, workers, threads, args.delay, args.seconds)
     returning(args.port, args.delay)
-    front_cost(args.port)
 
 
 if __name__ == "__main__":

@@ -1,8 +1,8 @@
 """Load balancing: which node should take the next request? One strategy class per answer.
 
-STRATEGIES maps the --strategy and --load-balance names to classes. measured_by() is the
-middleware that tells a strategy how each request went; @load_balancer makes node.py a front
-that forwards every request to the node its strategy picks (front.py does the sending).
+STRATEGIES maps the --strategy and --load-balance names to classes. measured_by() is the middleware
+that tells a strategy how each request went; @load_balancer makes node.py a front that forwards
+each request to the node its strategy picks (front.py does the sending).
 
     python labs/scalability/client.py --strategy least-response-time --nodes 8001,8002,8003
 """
@@ -47,9 +47,9 @@ class RoundRobin(Strategy):
 
 
 class LeastResponseTime(Strategy):
-    """The node that should answer soonest: the moving average of its response times x (its requests in
-    flight + 1); on a tie, fewer in flight. A node not heard from yet, or not for RETRY seconds (it failed,
-    or was slower than the others), is tried first, one request at a time: a node that comes back gets work."""
+    """The node that should answer soonest: the moving average of its response times x (its requests
+    in flight + 1); on a tie, fewer in flight. A node not heard from yet, or not for RETRY seconds
+    (it failed, or was slower), is tried first, one request at a time: a node back gets work."""
 
     name = "least-response-time"
 
@@ -72,7 +72,8 @@ class LeastResponseTime(Strategy):
     def pick(self):
         with self.lock:
             now = time.monotonic()
-            return min(self.nodes, key=lambda node: (self.score(node, now), self.active.get(node, 0)))
+            return min(self.nodes,
+                       key=lambda node: (self.score(node, now), self.active.get(node, 0)))
 
     def started(self, node):
         with self.lock:
@@ -91,7 +92,7 @@ STRATEGIES = {strategy.name: strategy for strategy in (RoundRobin, LeastResponse
 
 
 def measured_by(strategy):
-    """Middleware for send(node, ...) -> (status, ...): the strategy hears how long each request took."""
+    """Middleware for send(node, ...) -> (status, ...): the strategy hears how long each took."""
     def decorate(send):
         @functools.wraps(send)
         def measured(node, *args, **kwargs):
@@ -106,8 +107,8 @@ def measured_by(strategy):
 
 
 def load_balancer(handle):
-    """Decorator for a handler method: with server.balancer set, the node is a front: it forwards the
-    request to the node its strategy picks, or to the next pick if that one gives no answer."""
+    """Decorator for a handler method: with server.balancer set, the node is a front: it forwards
+    the request to the node its strategy picks, or to the next pick if that one gives no answer."""
     @functools.wraps(handle)
     def wrapper(handler):
         balancer = handler.server.balancer

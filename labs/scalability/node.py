@@ -172,8 +172,8 @@ class Handler(BaseHTTPRequestHandler):
     def log_line(self, status):
         ms = (time.perf_counter() - self.start) * 1000
         server = self.server
-        line = (f"{time.strftime('%H:%M:%S')} {self.command:<6} {self.path[:14]:<14} {status} {ms:3.0f} ms "
-                f"active {server.active} waiting {server.waiting}{self.note}")
+        line = (f"{time.strftime('%H:%M:%S')} {self.command:<6} {self.path[:14]:<14} {status} "
+                f"{ms:3.0f} ms active {server.active} waiting {server.waiting}{self.note}")
         # one write: lines from parallel requests never run into each other
         print(cut(line, 80) + "\n", end="", flush=True)
 
@@ -186,29 +186,34 @@ def main():
         description="A key-value node over HTTP.",
         epilog="example: python labs/scalability/node.py --rate-limit fixed-window --limit 5",
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="address to listen on (default 127.0.0.1)")
     parser.add_argument("--port", type=port, default=8001, help="port to listen on (default 8001)")
-    parser.add_argument("--workers", type=int, default=2, help="requests worked on at once (default 2)")
+    parser.add_argument("--workers", type=int, default=2,
+                        help="requests worked on at once (default 2)")
     parser.add_argument("--delay", type=float, default=0.1,
                         help="seconds of simulated work per request (default 0.1)")
-    parser.add_argument("--rate-limit", choices=sorted(LIMITERS), help="limit each client's requests")
-    parser.add_argument("--limit", type=int, default=5, help="requests per client per window (default 5)")
+    parser.add_argument("--rate-limit", choices=sorted(LIMITERS), help="limit each client")
+    parser.add_argument("--limit", type=int, default=5, help="requests per window (default 5)")
     parser.add_argument("--window", type=float, default=1.0, help="seconds of a window (default 1)")
-    parser.add_argument("--load-balance", choices=sorted(BALANCERS), help="be a front: forward to --backends")
-    parser.add_argument("--backends", type=parse_nodes, help="host:port list or ports, for --load-balance")
+    parser.add_argument("--load-balance", choices=sorted(BALANCERS), help="be a front")
+    parser.add_argument("--backends", type=parse_nodes, help="the front's nodes: ports")
     args = parser.parse_args()
     if args.workers < 1 or args.delay < 0:
         parser.error("--workers must be at least 1 and --delay not negative")
     if args.limit < 1 or not args.window > 0:
         parser.error("--limit must be at least 1 and --window more than 0")
-    if bool(args.load_balance) != bool(args.backends) or f"{args.host}:{args.port}" in (args.backends or []):
+    if bool(args.load_balance) != bool(args.backends) or \
+            f"{args.host}:{args.port}" in (args.backends or []):
         parser.error("--load-balance goes with --backends, the other nodes: --backends 8001,8002")
     try:
         node = Node(args.host, args.port, args.workers, args.delay)
     except OSError as error:
         parser.exit(2, f"cannot listen on {args.host}:{args.port}: {error.strerror or error}\n")
-    node.rate_limiter = LIMITERS[args.rate_limit](args.limit, args.window) if args.rate_limit else None
-    node.balancer = BALANCERS[args.load_balance](args.backends) if args.load_balance else None
+    if args.rate_limit:
+        node.rate_limiter = LIMITERS[args.rate_limit](args.limit, args.window)
+    if args.load_balance:
+        node.balancer = BALANCERS[args.load_balance](args.backends)
     work = f"{args.workers} worker{'s' * (args.workers > 1)}, {args.delay} s of work per request"
     front = f"a front, {args.load_balance} over {ports(args.backends or [])}"
     print(f"node {node.name} ready: {front if args.load_balance else work}", flush=True)

@@ -21,7 +21,8 @@ def an_answer(answer):
 
 
 class FixedWindow:
-    """At most `limit` requests per client in each window of `window` seconds; each window starts from zero."""
+    """At most `limit` requests per client in each window of `window` seconds; each window starts
+    from zero."""
 
     name = "fixed-window"
 
@@ -34,17 +35,18 @@ class FixedWindow:
 
     @exercise("fixed-window", valid=an_answer, safe=REFUSE)
     def allow(self, client):
-        """May client send one more request now? Returns (allowed, remaining, seconds until the next window)."""
+        """May client send one more request now? Returns (allowed, remaining, seconds until the next
+        window)."""
         # one request at a time: 50 threads at once must not all read the same count
         with self.lock:
             now = self.clock()
             # windows are numbered: 0 is [0, window), 1 is [window, 2 window), ...
             current = int(now // self.window)
-            # ---- BEGIN students' TODO (fixed-window): count this request in its client's window ----
-            # Counts belong to one window: once `current` is a newer window than self.current, every client
-            # starts again from zero (and memory holds one window's clients, not every client ever seen).
-            # Then the client's `count` in this window decides: below self.limit, the request is `allowed`
-            # and counts too, so the next request of that client sees it.
+            # ---- BEGIN students' TODO (fixed-window): count this request in its window ----
+            # Counts belong to one window: once `current` is a newer window than self.current, every
+            # client starts again from zero (and memory holds one window's clients, not every client
+            # ever seen). Then the client's `count` in this window decides: below self.limit, the
+            # request is `allowed` and counts too, so the next request of that client sees it.
             if current != self.current:
                 self.current, self.counts = current, {}
             count = self.counts.get(client, 0)
@@ -60,7 +62,8 @@ STRATEGIES = {FixedWindow.name: FixedWindow}
 
 
 def rate_limited(handle):
-    """Decorator for a handler method: with server.rate_limiter set, a client over its limit gets 429."""
+    """Decorator for a handler method: with server.rate_limiter set, a client over its limit gets
+    429."""
     @functools.wraps(handle)
     def wrapper(handler):
         limiter = handler.server.rate_limiter
@@ -69,7 +72,8 @@ def rate_limited(handle):
         # who asks: trusted as told
         client = handler.headers.get("X-Client-Id") or handler.client_address[0]
         allowed, remaining, reset = limiter.allow(client)
-        handler.note += f" {paint('ACCEPT', 'green') if allowed else paint('REJECT', 'red')} {client[:12]}"
+        verdict = paint("ACCEPT", "green") if allowed else paint("REJECT", "red")
+        handler.note += f" {verdict} {client[:12]}"
         if allowed:
             return handle(handler)
         # unused, but read: the client hears our 429, not a connection reset
@@ -77,8 +81,8 @@ def rate_limited(handle):
         # whole seconds, never "retry in 0 s"
         seconds = max(1, math.ceil(reset))
         policy = f'"{limiter.name}";q={limiter.limit};w={limiter.window:g}'
-        handler.send_json(429, {"error": f"limit {limiter.limit} per {limiter.window:g} s: retry in {seconds} s",
-                                "node": handler.server.name},
+        error = f"limit {limiter.limit} per {limiter.window:g} s: retry in {seconds} s"
+        handler.send_json(429, {"error": error, "node": handler.server.name},
                           {"Retry-After": str(seconds), "RateLimit-Policy": policy,
                            "RateLimit": f'"{limiter.name}";r={remaining};t={seconds}'})
     return wrapper
