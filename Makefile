@@ -3,8 +3,8 @@ PYTHON ?= python3
 
 .PHONY: demo test check student solution doctor clean demo-scalability bench-scalability demo-replication bench-replication demo-kvstore bench-kvstore
 
-demo:
-	$(PYTHON) labs/tour.py
+# the three labs' scripted demos, one after the other
+demo: demo-scalability demo-replication demo-kvstore
 
 demo-scalability:
 	$(PYTHON) labs/scalability/demo.py
@@ -19,7 +19,7 @@ bench-replication:
 	$(PYTHON) labs/replication/bench.py
 
 demo-kvstore:
-	$(PYTHON) labs/distributed-kvstore/demo.py
+	$(PYTHON) labs/distributed-kvstore/coordinator.py --write-quorum 2 --script labs/distributed-kvstore/demo.txt
 
 bench-kvstore:
 	$(PYTHON) labs/distributed-kvstore/bench.py

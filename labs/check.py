@@ -21,7 +21,7 @@ def main():
     failed = [lab for lab in chosen
               if subprocess.run([sys.executable, str(Path(__file__).with_name(lab) / "check.py")]).returncode]
     if len(chosen) > 1:
-        print(f"{len(chosen) - len(failed)} of {len(chosen)} labs' exercises pass"
+        print(f"{len(chosen) - len(failed)} of {len(chosen)} labs pass"
               + (f"; to do: {', '.join(failed)}" if failed else ""))
     sys.exit(1 if failed else 0)
 

@@ -313,7 +313,8 @@ class FrontTest(unittest.TestCase):
 
     @needs("fixed-window")
     def test_passes_a_backend_s_429_status_and_body_back_not_its_headers_and_502_when_no_backend_answers(self):
-        limited = start_node(self, NODE, "--delay", "0", "--rate-limit", "fixed-window", "--limit", "1", "--window", "60")[0]
+        limited = start_node(self, NODE, "--delay", "0", "--rate-limit", "fixed-window", "--limit", "1",
+                             "--window", "60")[0]
         front = start_node(self, NODE, "--load-balance", "least-response-time", "--backends", limited)[0]
         url = f"http://127.0.0.1:{front}/kv/k"
         self.assertEqual(http("PUT", url, {"value": 1}, {"X-Client-Id": "alice"})[0], 201)  # the client's id goes on
@@ -333,7 +334,9 @@ class FrontTest(unittest.TestCase):
             with self.subTest(args=args):
                 result = run(NODE, "--port", port, *args)
                 self.assertEqual(result.returncode, 2)
-                self.assertIn("--load-balance goes with --backends, the other nodes", result.stderr)
+                self.assertEqual(re.findall(r"^.*error.*$", result.stderr, re.M),
+                                 ["node.py: error: --load-balance goes with --backends, the other nodes: "
+                                  "--backends 8001,8002"])
                 self.assertNotIn("Traceback", result.stderr)
 
     @needs("fixed-window")
@@ -374,7 +377,8 @@ class ClientTest(unittest.TestCase):
         rows = result.stdout.partition("requests per node (# ok, x rejected with 429)\n")[2].splitlines()
         self.assertEqual(len(rows), 2, result.stdout[-600:])
         self.assertIn(f"{'127.0.0.1:' + str(backend):<21} {'#' * 40} 5 ok", rows)
-        self.assertIn(f"{'127.0.0.1:' + str(stranded) + ' front':<21} {'':<40} 0 ok", rows)  # its own 502s: no backend answered
+        # its own 502s (no backend answered): a row of its own, that says it is a front
+        self.assertIn(f"{'127.0.0.1:' + str(stranded) + ' front':<21} {'':<40} 0 ok", rows)
         self.assertNotIn(f":{working} ", "\n".join(rows))  # it only passed requests on
 
     def test_least_response_time_sends_more_to_the_stronger_node(self):
@@ -389,7 +393,8 @@ class ClientTest(unittest.TestCase):
 
     @needs("fixed-window")
     def test_a_polite_client_is_never_rejected_while_another_bombards(self):
-        port = start_node(self, NODE, "--delay", "0", "--rate-limit", "fixed-window", "--limit", "3", "--window", "1")[0]
+        port = start_node(self, NODE, "--delay", "0", "--rate-limit", "fixed-window", "--limit", "3",
+                          "--window", "1")[0]
         polite = start(self, CLIENT, "--requests", 3, "--concurrency", 1, "--rate", 2, "--nodes", port)
         bombard = run(CLIENT, "--requests", 30, "--concurrency", 10, "--nodes", port)
         wait_until(lambda: polite.poll() is not None, what="the polite client to finish")

@@ -11,7 +11,7 @@ import threading
 import unittest
 
 from tests.helpers import (ROOT, closed, free_block, free_port, holds_for, http, listen_on, logs_folder, needs,
-                           output, run, start, wait_healthy, wait_printed, wait_until)
+                           output, run, start, wait_healthy, wait_until)
 
 LAB = "labs/distributed-kvstore"
 # fast failure detection: a member silent for 1 s is dead (5 missed heartbeats); writes replicate at once
@@ -56,6 +56,10 @@ class Store:
     def node(self, name):
         return next((node for node in self.status()["nodes"] if node["name"] == name), {})
 
+    def leader(self):
+        """The row of the node that leads now (names stay with processes: after an election it is a follower's)."""
+        return next((node for node in self.status()["nodes"] if node["role"] == "leader"), {})
+
     def pids(self):
         return {node["name"]: node["pid"] for node in self.status()["nodes"]}
 
@@ -78,6 +82,11 @@ class Store:
     def get(self, key, client="test"):
         return http("GET", f"{self.gateway}/kv/{key}", headers={"X-Client-Id": client})
 
+    def logged(self, name, pattern, deadline=5):
+        """Wait until <logs>/<name>.log has a line matching pattern (a line comes after the answer it tells of)."""
+        return wait_until(lambda: re.search(pattern, (self.logs / f"{name}.log").read_text(), re.M), deadline,
+                          f"{pattern!r} in {name}.log")
+
     def insider(self):
         """The header that makes a request one of this run's processes'."""
         return {"X-Run-Secret": self.secret}
@@ -92,10 +101,9 @@ class GatewayTest(unittest.TestCase):
         followers = [f"127.0.0.1:{store.base + i}" for i in (1, 2, 3)]
         self.assertEqual(sorted(served_by[:3]), followers)  # round robin: each in turn, then again
         self.assertEqual(served_by[3:], served_by[:3])
-        log = (store.logs / "gateway.log").read_text()
-        for port in (store.base + 1, store.base + 2, store.base + 3):
-            self.assertRegex(log, rf"GET +/kv/colour +200 .* -> :{port}\b")
-        self.assertRegex(log, r"PUT +/kv/colour +201 .* -> leader v1")
+        for port in (store.base + 1, store.base + 2, store.base + 3):  # the gateway's log says where each went
+            store.logged("gateway", rf"GET +/kv/colour +200 .* -> :{port}\b")
+        store.logged("gateway", r"PUT +/kv/colour +201 .* -> leader v1")
 
     @needs("fixed-window")
     def test_a_rate_limit_at_the_gateway_is_lab_1s_429_with_its_headers_and_exempts_nobody(self):
@@ -109,7 +117,7 @@ class GatewayTest(unittest.TestCase):
         self.assertEqual(headers["RateLimit-Policy"], '"fixed-window";q=2;w=30')
         self.assertRegex(headers["RateLimit"], r'^"fixed-window";r=0;t=\d+$')
         self.assertEqual(store.get("anything", client="polite")[0], 404)  # another client has its own window
-        self.assertRegex((store.logs / "gateway.log").read_text(), r"429 .* REJECT greedy")
+        store.logged("gateway", r"GET +/kv/anything +429 .* REJECT greedy")
         # a client without an id is counted by its address: the coordinator's prompt is one such client
         self.assertEqual([http("GET", f"{store.gateway}/kv/anything")[0] for _ in range(2)], [404, 404])
         store.command("put colour blue")
@@ -131,7 +139,7 @@ class GatewayTest(unittest.TestCase):
         self.assertRegex(chart, rf"\n127\.0\.0\.1:{store.gateway_port} front +x+ +3 rejected\n")
         self.assertNotRegex(chart, rf"{store.gateway_port} front +#* +\d+ ok")  # it served nothing itself
         self.assertNotIn(":8001", chart)  # only the nodes that answered have a row
-        self.assertRegex((store.logs / "gateway.log").read_text(), r"ACCEPT client-\d+ -> leader v\d")
+        store.logged("gateway", r"PUT +/kv/key-\d +201 .* ACCEPT client-\d+")
 
     def test_graduate_is_byte_for_byte_the_capstone_message(self):
         store = Store(self, followers=1)
@@ -167,8 +175,8 @@ class GatewayTest(unittest.TestCase):
         status, reply, _ = http("PUT", f"{store.gateway}/routes", routes)  # the coordinator's only
         self.assertEqual((status, reply["error"]), (403, "internal route: only the processes of this run may call it"))
         gateway_after = http("GET", f"{store.gateway}/health")[1]
-        self.assertEqual([(g["keys"], g["version"], g["epoch"], g["role"]) for g in (gateway_before, gateway_after)],
-                         [(0, 0, 1, "follower")] * 2)  # the gateway's own node holds nothing and voted for nothing
+        self.assertEqual([(g["keys"], g["version"], g["epoch"]) for g in (gateway_before, gateway_after)],
+                         [(0, 0, 1)] * 2)  # the gateway's own node holds nothing and voted for nothing
         self.assertNotRegex((store.logs / "gateway.log").read_text(), r"writes to :1\b")
         self.assertEqual(store.get("colour")[:2], (200, {"key": "colour", "value": "blue", "version": 1,
                                                          "node": f"127.0.0.1:{store.base + 1}"}))
@@ -245,12 +253,13 @@ class SelfRepairTest(unittest.TestCase):
         wait_until(lambda: store.event("up", rf"^follower4 :{store.base + 4} serves reads, in place of follower2$"),
                    10, "the replacement to serve reads")
         self.assertTrue(store.event("replace", rf"^follower2 is dead: follower4 :{store.base + 4} takes its place$"))
-        self.assertTrue(store.event("caught-up", r"^follower4: snapshot \d+ keys \(v\d+\) \+ \d+ writes = v\d+, \d+ ms$"))
+        self.assertTrue(store.event("caught-up",
+                                    r"^follower4: snapshot \d+ keys \(v\d+\) \+ \d+ writes = v\d+, \d+ ms$"))
         self.assertEqual(store.node("follower2"), {})  # retired from the map
         address = f"127.0.0.1:{store.base + 4}"
         expected = {f"before-{i}" for i in range(20)} | {f"during-{i}" for i, s in enumerate(writes_during)
                                                           if s in (200, 201)}
-        self.assertEqual(http("GET", f"http://{address}/kv")[1]["keys"], sorted(expected))
+        self.assertLessEqual(expected, set(http("GET", f"http://{address}/kv")[1]["keys"]))
         wait_until(lambda: {m["name"]: m["state"] for m in store.members().values() if m["role"] == "follower"}
                    == {"follower1": "alive", "follower3": "alive", "follower4": "alive"}, 5,
                    "the registry: follower2 removed, follower4 alive")
@@ -315,7 +324,7 @@ class ProcessesTest(unittest.TestCase):
                          ["follower1.log", "follower2.log", "gateway.log", "leader.log", "registry.log"])
         self.assertIn(f"gateway ready on 127.0.0.1:{store.gateway_port} (gateway, pid",
                       (store.logs / "gateway.log").read_text())
-        self.assertIn(f"registry 127.0.0.1:{store.registry_port} ready", (store.logs / "registry.log").read_text())
+        self.assertRegex((store.logs / "registry.log").read_text(), rf"^registry \S*:{store.registry_port} ready")
 
     @unittest.skipIf(sys.platform == "win32", "Windows has no SIGTERM to catch: terminate() kills at once")
     def test_sigterm_stops_every_process(self):
@@ -340,7 +349,7 @@ class ProcessesTest(unittest.TestCase):
         ports = ["--port", free_port(), "--registry-port", free_port(), "--base-port", free_block(4)]
         cases = [(["--followers", 2, "--write-quorum", 3], r"--write-quorum.*\b2\b"),
                  (["--read-quorum", 0], r"--read-quorum"),
-                 (["--heartbeat-interval", 1, "--dead-after", 1.5], r"--dead-after > 2 heartbeat intervals"),
+                 (["--heartbeat-interval", 1, "--dead-after", 1.5], r"--dead-after .*2 heartbeat intervals"),
                  (["--limit", 0], r"--limit"),
                  ([*ports, "--gateway-port", ports[3]], r"two of these ports are the same"),
                  ([*ports, "--gateway-port", taken.getsockname()[1]],

@@ -1,20 +1,17 @@
-"""Benchmark: a crashed follower replaced (1,000 and 10,000 keys), and a crashed leader under writers.
+"""Benchmark: a crashed follower replaced, with 1,000 and 10,000 keys in the store.
 
-Lab 3. Starts the whole store (coordinator.py) on ports of its own, loads the keys through the gateway,
-types `kill follower2` at its prompt and times each step from the kill, polling GET /status: the registry
-says dead, the replacement is caught up, it serves reads. Then `kill leader` under 4 writers: when the
-new leader acknowledges its first write, and whether an acknowledged write was lost. Numbers, not a test.
+Lab 3. Starts the whole store (coordinator.py) on ports of its own, loads the keys through the
+gateway, types `kill follower2` at its prompt and times each step from the kill, polling GET
+/status: the registry says dead, the replacement is caught up, it serves reads. Numbers, not a test.
 
     python labs/distributed-kvstore/bench.py
 """
 import argparse
 import contextlib
-import itertools
 import re
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -77,45 +74,9 @@ def repair(port, keys, args):
             + f" {alone.group(1) + ' ms' if alone else '-':>9} {'v' + holds.group(1) if holds else '-':>8}"
 
 
-def failover(port, args):
-    """kill leader under 4 writers: seconds to the first write the new leader acknowledges, writes refused
-    meanwhile, acknowledged writes lost (a key read back below its last acknowledged version)."""
-    with store(port, args) as (type_in, _, gateway):
-        acked, refused, stop, old = {}, [0], threading.Event(), f"127.0.0.1:{port + 3}"
-
-        def writer(key):
-            for count in itertools.count():
-                status, reply = send(gateway, "PUT", f"/kv/{key}", {"value": count}, timeout=10)
-                if status in (200, 201):
-                    acked[key] = (reply["version"], time.perf_counter(), reply["node"])
-                else:
-                    refused[0] += 1
-                    time.sleep(0.01)
-                if stop.is_set():
-                    return
-        threads = [threading.Thread(target=writer, args=(f"key-{number}",)) for number in range(4)]
-        for thread in threads:
-            thread.start()
-        time.sleep(1)
-        killed, refused[0] = time.perf_counter(), 0
-        type_in("kill leader")
-        while not any(node != old for _, _, node in acked.values()) and time.perf_counter() < killed + 30:
-            time.sleep(POLL)
-        stop.set()
-        for thread in threads:
-            thread.join()
-        resumed = min((at for _, at, node in acked.values() if node != old), default=None)
-        lost = sum(send(gateway, "GET", f"/kv/{key}")[1].get("version", 0) < version
-                   for key, (version, _, _) in acked.items())
-        print(f"\nkill leader under 4 writers: the new leader acknowledged a write "
-              f"{f'{resumed - killed:.2f} s' if resumed else 'never'} after the kill\n(target: within dead-after + 1 s "
-              f"= {args.dead_after + 1:g} s); {refused[0]} writes refused meanwhile, {lost} acknowledged writes lost",
-              flush=True)
-
-
 def main():
     parser = argparse.ArgumentParser(
-        description="Time a follower's crash and repair, and a leader's crash under writers.",
+        description="Time a follower's crash and its repair.",
         epilog="example: python labs/distributed-kvstore/bench.py",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--sizes", type=lambda text: [int(size) for size in text.split(",")], default=[1000, 10000],
@@ -130,7 +91,6 @@ def main():
           f"{'keys':>7} {'detection':>11} {'caught up':>11} {'serves':>11} {'catch-up':>9} {'holds':>8}")
     for number, keys in enumerate(args.sizes):
         print(repair(args.port + 20 * number, keys, args), flush=True)
-    failover(args.port + 20 * len(args.sizes), args)
 
 
 if __name__ == "__main__":

@@ -45,5 +45,6 @@ def catch_up(leader, follower, followers, deadline=10):
         if time.perf_counter() - started > deadline:
             raise CatchUpFailed(f"{ports([follower])} did not reach v{target} within {deadline} s")
         time.sleep(POLL)
-    return {"keys": len(snapshot["entries"]), "snapshot_version": snapshot["version"], "version": target,
-            "replayed": target - snapshot["version"], "seconds": time.perf_counter() - started}
+    return {"keys": len(snapshot["entries"]), "snapshot_version": snapshot["version"],
+            "version": target, "replayed": target - snapshot["version"],
+            "seconds": time.perf_counter() - started}

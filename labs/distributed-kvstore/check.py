@@ -8,11 +8,10 @@ check that fails names the idea, then the thresholds, the silence, what was expe
 """
 import sys
 from pathlib import Path
-from types import SimpleNamespace
 
 # the repository root, and this folder, for `import labs...` and `import registry`
 sys.path[:0] = [str(Path(__file__).resolve().parents[2]), str(Path(__file__).resolve().parent)]
-from labs.plumbing.boundary import deadline
+from labs.plumbing.boundary import deadline, where
 from labs.plumbing.exercises import run_checks
 from registry import STATES, Registry
 
@@ -23,14 +22,22 @@ THRESHOLDS = [(1.0, 2.0), (1.5, 3.0), (0.2, 0.5), (10.0, 30.0)]
 
 
 def expect(state, silences):
-    """None if, for every pair of thresholds, each silence silences(suspect, dead) gives state; else the lines
-    that show the first that does not."""
+    """None if, for every pair of thresholds, each silence silences(suspect, dead) gives state; else the
+    lines that show the first that does not."""
     for suspect, dead in THRESHOLDS:
+        registry = Registry.__new__(Registry)
+        registry.suspect_after, registry.dead_after = suspect, dead
         for silence in silences(suspect, dead):
-            got = deadline(state_after, SimpleNamespace(suspect_after=suspect, dead_after=dead), silence)
+            lines = [f"suspect after {suspect:g} s, dead after {dead:g} s; silent {silence:g} s",
+                     f"expected: {state!r}"]
+            try:
+                got = deadline(state_after, registry, silence)
+            except TimeoutError:
+                raise
+            except Exception as error:
+                return lines + [f"got:      {type(error).__name__} at {where(error, state_after)}: {error}"]
             if got != state:
-                lines = [f"suspect after {suspect:g} s, dead after {dead:g} s; silent {silence:g} s",
-                         f"expected: {state!r}", f"got:      {got!r}"]
+                lines.append(f"got:      {got!r}")
                 if isinstance(got, str) and got.lower() in STATES and got not in STATES:
                     lines.append("the words are lower case: alive, suspect, dead")
                 return lines

@@ -1,15 +1,13 @@
 """The kvstore coordinator: it repairs the store, in one loop, until it is whole again.
 
-Lab 3. store.py starts the registry, lab 2's leader and N followers (lab 3's node.py: with
-heartbeats) and the gateway, and runs the prompt's commands; this file holds the repair. Each pass
-of repair() hears what the registry says, then takes the next step toward a registry, a gateway, 1
-leader and N followers: restart, elect, replace. A process that still runs is never killed: silent,
-it may be paused or cut off, and hold acknowledged writes. Only the protocol fences it: epochs, the
-election's quorum, W acks.
+Lab 3. store.py starts the registry, lab 2's leader and N followers (lab 3's node.py) and the
+gateway, and runs the prompt's commands; this file holds the repair. Each pass of repair() hears the
+registry, then takes the next step toward a whole store: restart, elect, replace. A process that
+still runs is never killed: silent, it may be paused or cut off, and hold acknowledged writes. Only
+the protocol fences it: epochs, the election's quorum, W acks.
 
     python labs/distributed-kvstore/coordinator.py --followers 3 --write-quorum 2 --read-quorum 1
 """
-import argparse
 import sys
 import threading
 import time
@@ -17,16 +15,9 @@ from pathlib import Path
 
 # the repository root, and this folder, for `import labs...` and `import store`
 sys.path[:0] = [str(Path(__file__).resolve().parents[2]), str(Path(__file__).resolve().parent)]
-from labs.plumbing import flags
-from labs.replication.cluster import StatusHandler, check
-from labs.replication.display import watch_coordinator
 from labs.replication.log import completeness
-from labs.replication.prompt import run
-from labs.scalability.load_balancer import STRATEGIES as BALANCERS
-from labs.scalability.rate_limiter import STRATEGIES as LIMITERS
 from catchup import CatchUpFailed, catch_up
-from prompt import KVStorePrompt
-from store import HERE, Store
+from store import main
 
 # seconds between two passes of the repair loop
 REPAIR_EVERY = 0.2
@@ -49,10 +40,10 @@ class Coordinator:
         store = self.store
         while not self.stopping:
             dead, cluster = store.dead(), store.cluster
-            stopped = next((member for member in (store.registry, store.gateway) if not member.up), None)
+            stopped = [member for member in (store.registry, store.gateway) if not member.up]
             exited = [node for node in dead if not node.up]
             if stopped:
-                store.restart(stopped)
+                store.restart(stopped[0])
             elif cluster.leader in dead:
                 self.elect()
             elif exited:
@@ -77,12 +68,13 @@ class Coordinator:
         votes = {follower: vote for follower in running
                  if (vote := store.ask(follower, "POST", "/vote", {"epoch": epoch})) is not None}
         if len(votes) < needed:
-            return store.cluster.news("refused", f"no leader: {len(votes)} of the {needed} votes it needs "
-                                                 f"(N - W + 1); no writes until then")
+            return store.cluster.news("refused", f"no leader: {len(votes)} of the {needed} votes "
+                                                 f"it needs (N - W + 1); no writes until then")
         chosen = max(votes, key=lambda follower: completeness(votes[follower]))
         others = [node.address for node in store.cluster.nodes if node is not chosen]
         if store.ask(chosen, "POST", "/lead", {"epoch": epoch, "followers": others}) is None:
-            return store.cluster.news("refused", f"no leader: {chosen.name} did not take epoch {epoch}")
+            return store.cluster.news("refused", f"no leader: {chosen.name} did not take epoch "
+                                                 f"{epoch}")
         store.promoted(chosen, epoch)
 
     def replace(self, dead):
@@ -91,19 +83,20 @@ class Coordinator:
         (catchup.py)."""
         store, new = self.store, self.store.new_follower()
         if store.ask(store.cluster.leader, "GET", "/health") is None:
-            return store.cluster.news("refused", f"{dead.name} is dead: its replacement waits for the leader")
+            return store.cluster.news("refused", f"{dead.name} is dead: its successor waits for "
+                                                 f"the leader")
         store.cluster.event("replace", f"{dead.name} is dead: {new} takes its place")
         try:
             store.launch(new, "--catch-up")
-            followers = [new.address if node is dead else node.address for node in store.cluster.followers]
+            followers = [(new if f is dead else f).address for f in store.cluster.followers]
             done = catch_up(store.cluster.leader.address, new.address, followers)
         except (RuntimeError, CatchUpFailed) as error:
             if new.process:
                 store.cluster.stop(new)
             return store.cluster.news("refused", f"{new.name} not added, tried again: {error}")
-        store.cluster.event("caught-up", f"{new.name}: snapshot {done['keys']} keys (v{done['snapshot_version']})"
-                                         f" + {done['replayed']} writes = v{done['version']}, "
-                                         f"{done['seconds'] * 1000:.0f} ms")
+        snapshot = f"snapshot {done['keys']} keys (v{done['snapshot_version']})"
+        store.cluster.event("caught-up", f"{new.name}: {snapshot} + {done['replayed']} writes = "
+                                         f"v{done['version']}, {done['seconds'] * 1000:.0f} ms")
         store.replaced(dead, new)
 
     def status(self):
@@ -114,34 +107,5 @@ class Coordinator:
         self.store.stop_all()
 
 
-def main():
-    parser = argparse.ArgumentParser(
-        description="The kvstore: registry, gateway, a leader, N followers, repaired when one dies.",
-        epilog="examples:\n  python labs/distributed-kvstore/coordinator.py --followers 3 --write-quorum 2\n"
-               "  python labs/distributed-kvstore/coordinator.py --watch",
-        formatter_class=argparse.RawDescriptionHelpFormatter)
-    flags.add(parser, "followers", "write-quorum", "read-quorum", "host", "port", "base-port", "delay",
-              "replication-delay", "heartbeat-interval", "dead-after", "gateway-port", "registry-port", "limit",
-              "window", "logs", "script", "watch", port=9100, base_port=9101, logs=HERE / "logs")
-    parser.add_argument("--load-balance", choices=sorted(BALANCERS), default="round-robin",
-                        help="the gateway's strategy for reads (default round-robin)")
-    parser.add_argument("--rate-limit", choices=sorted(LIMITERS), help="the gateway limits each client")
-    args = parser.parse_args()
-    if args.watch:
-        return watch_coordinator(args.port)
-    if args.heartbeat_interval <= 0 or args.dead_after <= 2 * args.heartbeat_interval or args.limit < 1 \
-            or args.window <= 0:
-        parser.error("need --heartbeat-interval > 0, --dead-after > 2 heartbeat intervals, --limit >= 1 "
-                     "and --window > 0")
-    check(parser, args, [args.port, args.gateway_port, args.registry_port,
-                         *range(args.base_port, args.base_port + args.followers + 1)])
-    store = Store(args)
-    limit = f"; the gateway allows {args.limit} requests per {args.window:g} s per client" if args.rate_limit else ""
-    todo = f"\nnot written yet: {', '.join(store.not_written())} (make check)" if store.not_written() else ""
-    run(parser, args, Coordinator(store), StatusHandler, KVStorePrompt(store, args.script),
-        f"kvstore on your labs 1 and 2: clients use the gateway :{args.gateway_port}{limit}\nregistry "
-        f":{args.registry_port}; coordinator API and picture: http://127.0.0.1:{args.port}{todo}")
-
-
 if __name__ == "__main__":
-    main()
+    main(Coordinator)

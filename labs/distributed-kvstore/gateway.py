@@ -39,7 +39,8 @@ def gateway(do_request):
     @functools.wraps(do_request)
     def wrapper(handler):
         path = urlsplit(handler.path).path
-        if handler.server.gateway is None or path == "/health" or (handler.command, path) == ("PUT", "/routes"):
+        its_own = path == "/health" or (handler.command, path) == ("PUT", "/routes")
+        if handler.server.gateway is None or its_own:
             return do_request(handler)
         if path not in ("/kv", "/graduate") and not path.startswith("/kv/"):
             raise BadRequest(404, f"no {path} here: the store's API is /kv, /kv/<key>, /graduate")
@@ -66,7 +67,7 @@ def serve(handler):
         where = f"-> {ports([reply['node']])}" if "node" in reply else "no fresh answer"
         where += f" ({', '.join(skipped)})" if skipped else ""
     else:
-        body = {"value": handler.read_json('{"value": 42}', needs=["value"])["value"]} if method == "PUT" else None
+        body = handler.read_json('{"value": 42}', needs=["value"]) if method == "PUT" else None
         status, reply = door.write(method, decode_key(path[4:]), body)
         where = f"-> leader v{reply['version']}" if status in (200, 201) else "-> leader"
     handler.note += f" {where}"

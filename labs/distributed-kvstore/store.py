@@ -5,18 +5,23 @@ send it heartbeats), registers each with the registry, tells the gateway where w
 restarts a gateway or a registry that exited, shows what the registry says, runs the prompt's commands
 (put and get through the gateway, like any client's; kill; partition and heal) and stops them all.
 """
+import argparse
 import json
 import os
 import time
 from pathlib import Path
 from urllib.parse import quote
 
-from labs.plumbing import processes
+from labs.plumbing import flags, processes
 from labs.plumbing.colour import print_line
 from labs.plumbing.exercises import missing
 from labs.plumbing.network import send
-from labs.replication.cluster import ASK_TIMEOUT, Cluster, Replica
-from labs.replication.display import tell_read, tell_write
+from labs.replication.cluster import ASK_TIMEOUT, Cluster, Replica, StatusHandler, check
+from labs.replication.display import tell_read, tell_write, watch_coordinator
+from labs.replication.prompt import run
+from labs.scalability.load_balancer import STRATEGIES as BALANCERS
+from labs.scalability.rate_limiter import STRATEGIES as LIMITERS
+from prompt import KVStorePrompt
 
 HERE = Path(__file__).resolve().parent
 
@@ -69,7 +74,9 @@ class Store:
         """Start a member; register it (a new registry: every member that runs)."""
         self.cluster.launch(member, self.command(member, *more))
         self.cluster.event("up", f"{member} is up, pid {member.process.pid}")
-        for other in [n for n in [*self.cluster.nodes, self.gateway] if n.up] if member is self.registry else [member]:
+        # a new registry: every member started, an exited one too (its silence gets it declared dead)
+        started = [n for n in [*self.cluster.nodes, self.gateway] if n.process]
+        for other in started if member is self.registry else [member]:
             send(self.registry.address, "POST", "/register", {"name": other.name, "port": other.port,
                                                              "pid": other.process.pid, "role": other.role})
 
@@ -113,8 +120,8 @@ class Store:
             gone = self.exited.setdefault(node.name, now) if not node.up else self.exited.pop(node.name, None)
             state = states.get(node.name)
             if gone and now - gone > 3 * self.args.dead_after and state not in (None, "dead"):
-                self.cluster.news("exercise", f"{node.name} exited {now - gone:.0f} s ago, yet the registry says "
-                                              f"{state}: failure-detector, state_after in registry.py decides")
+                self.cluster.news("exercise", f"{node.name} exited, registry: {state}; failure-detector "
+                                              f"decides")
 
     def routes(self):
         """Where the gateway sends writes (the leader) and reads (the followers that run), with W and R."""
@@ -191,15 +198,15 @@ class Store:
         leader, followers, w = self.cluster.leader, self.cluster.followers, self.write_quorum
         beside = sum(1 for follower in followers if (follower.name in names) == (leader.name in names))
         can = "can" if beside >= w else "cannot"
-        self.cluster.event("partition", f"the leader's side {can} write: W = {w} acks, it has {beside} followers")
+        self.cluster.event("partition", f"the leader's side {can} write: W = {w}, it has {beside} followers")
         others, needed = len(followers) - beside, len(followers) - w + 1
-        can = "can" if others >= needed else "cannot: the two quorums must overlap"
+        can = "can" if others >= needed else "cannot"
         self.cluster.event("partition", f"the other side {can} elect: N - W + 1 = {needed} votes, it has {others}")
 
     def heal(self):
         self.cut = []
         self.cut_file.unlink(missing_ok=True)
-        self.cluster.event("heal", "the partition is gone: every process reaches every other again")
+        self.cluster.event("heal", "the cut is gone: every process reaches every other again")
 
     def status(self):
         """GET /status: lab 2's, the gateway and the registry too, what the registry says, and the cut."""
@@ -217,3 +224,31 @@ class Store:
     def stop_all(self):
         self.cluster.stop_all(others=[self.gateway, self.registry])
         self.cut_file.unlink(missing_ok=True)
+
+
+def main(Coordinator):
+    """coordinator.py's command line: the store's settings, checked; the coordinator's whole life."""
+    parser = argparse.ArgumentParser(
+        description="The kvstore: registry, gateway, a leader, N followers, repaired when one dies.",
+        epilog="examples:\n  python labs/distributed-kvstore/coordinator.py --followers 3 --write-quorum 2\n"
+               "  python labs/distributed-kvstore/coordinator.py --watch",
+        formatter_class=argparse.RawDescriptionHelpFormatter)
+    flags.add(parser, "followers", "write-quorum", "read-quorum", "host", "port", "base-port", "delay",
+              "replication-delay", "heartbeat-interval", "dead-after", "gateway-port", "registry-port", "limit",
+              "window", "logs", "script", "watch", port=9100, base_port=9101, logs=HERE / "logs")
+    parser.add_argument("--load-balance", choices=sorted(BALANCERS), default="round-robin",
+                        help="the gateway's strategy for reads (default round-robin)")
+    parser.add_argument("--rate-limit", choices=sorted(LIMITERS), help="the gateway limits each client")
+    args = parser.parse_args()
+    if args.watch:
+        return watch_coordinator(args.port)
+    if args.dead_after <= 2 * args.heartbeat_interval:
+        parser.error("--dead-after must be more than 2 heartbeat intervals")
+    check(parser, args, [args.port, args.gateway_port, args.registry_port,
+                         *range(args.base_port, args.base_port + args.followers + 1)])
+    store = Store(args)
+    limit = f"\nthe gateway allows each client {args.limit} requests per {args.window:g} s" * bool(args.rate_limit)
+    todo = f"\nnot written yet: {', '.join(store.not_written())} (make check)" * bool(store.not_written())
+    run(parser, args, Coordinator(store), StatusHandler, KVStorePrompt(store, args.script),
+        f"kvstore on your labs 1 and 2: clients use the gateway :{args.gateway_port}{limit}\n"
+        f"registry :{args.registry_port}; coordinator API and picture: http://127.0.0.1:{args.port}{todo}")

@@ -31,18 +31,18 @@ def exercise(name, valid, safe):
             except NotImplementedError:
                 problem, key = needs(name), "stub"
             except Exception as error:
-                at = where(error, function)
-                problem, key = f"{function.__name__} raised {type(error).__name__}: {error} ({at})", at
+                key = (type(error), where(error, function))
+                problem = f"{name}: {function.__name__} raised {key[0].__name__} at {key[1]}: {error}"
             else:
-                problem = key = None if valid(answer) else f"{function.__name__} answered {answer!r}"
+                problem = key = None if valid(answer) else f"{name}: {function.__name__} answered {answer!r}"
             took = time.perf_counter() - started
             if took > SLOW:
-                say(f"{name}: {function.__name__} took {took:.1f} s: an exercise is a quick decision", "slow")
+                say(f"{name}: {function.__name__} took {took:.1f} s: it must be quick", "slow")
             if problem is None:
                 return answer
-            say(problem if key == "stub" else f"{name}: {problem}", (name, key))
+            say(problem, (name, key))
             if safe is REFUSE:
-                raise BadRequest(500, f"exercise {name}: {problem}")
+                raise BadRequest(500, f"exercise {problem}")
             return safe
         return guarded
     return decorate
@@ -56,13 +56,13 @@ def where(error, function):
 
 
 def say(line, key):
-    """Print line once for each key, in one write, within 80 columns: the terminal the student watches."""
+    """Print line once for each key, in one write: in the terminal the student watches (a child's output
+    is relayed there by its coordinator). Within 80 columns: what matters comes first."""
     with SAID_LOCK:
         if key in SAID:
             return
         SAID.add(key)
-    text = f"{time.strftime('%H:%M:%S')} exercise {line}"
-    print((text if len(text) <= 80 else text[:77] + "...") + "\n", end="", flush=True)
+    print(f"exercise {line}"[:80] + "\n", end="", flush=True)
 
 
 def deadline(function, *args, seconds=1.0):

@@ -15,6 +15,7 @@ import argparse
 import os
 import re
 import shutil
+import sys
 import traceback
 from pathlib import Path
 
@@ -57,7 +58,7 @@ def run_checks(name, checks):
     """Run an exercise's checks: functions whose docstring names the idea they check, returning None or
     the lines that show what failed. One line each; the first failure's lines under it. True if all pass."""
     lab, path, function = EXERCISES[name]
-    print(f"exercise {name}: {function} in {path}", flush=True)
+    print(f"exercise {name}: {function} in {Path(path).name}", flush=True)
     failed = 0
     for check in checks:
         try:
@@ -111,8 +112,7 @@ def region(text, name):
 def solution(name, destination):
     """Put the repository's answer to exercise name into the edition at destination; nothing else changes."""
     if not (ROOT / "INSTRUCTOR.md").exists():
-        raise SystemExit("this copy holds no answer: run make solution in the instructor's repository, "
-                         "with DEST=<the student's copy>")
+        raise SystemExit("no answers here: run it in the instructor's repository, DEST=<this copy>")
     target = Path(destination) / EXERCISES[name][1]
     if not target.is_file():
         raise SystemExit(f"{destination} has no {EXERCISES[name][1]}: is it a students' edition?")
@@ -146,6 +146,8 @@ def main():
     parser.add_argument("destination", help="the students' edition's folder (outside the repository)")
     parser.add_argument("--solution", choices=EXERCISES, metavar="EXERCISE",
                         help=f"put this exercise's answer into the edition: {', '.join(EXERCISES)}")
+    if "--solution" in sys.argv and not (ROOT / "INSTRUCTOR.md").exists():
+        parser.exit(2, "no answers here: run it in the instructor's repository, DEST=<this copy>\n")
     args = parser.parse_args()
     try:
         if args.solution:

@@ -126,7 +126,8 @@ class JsonHandler(BaseHTTPRequestHandler):
     def unrouted(self):
         """A path ROUTES does not name: 405 if it names it with another method, else 404."""
         path = urlsplit(self.path).path
-        known = any(path == route or route.endswith("/") and path.startswith(route) for _, route in self.ROUTES)
+        known = any(path == route or route.endswith("/") and len(route) > 1 and path.startswith(route)
+                    for _, route in self.ROUTES)
         raise BadRequest(405 if known else 404, f"no {self.command} {path} here")
 
     def from_this_run(self):

@@ -35,7 +35,7 @@ def timed(call, times=10):
 
 def main():
     parser = argparse.ArgumentParser(
-        description="Write latency for W = 1..N, reads for R = 1..N, a read while a follower is paused.",
+        description="Writes at W = 1..N, reads at R = 1..N, reads while a follower is paused.",
         epilog="example: python labs/replication/bench.py --followers 3 --replication-delay 0.1",
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--followers", type=int, default=3, help="N (default 3)")

@@ -11,12 +11,17 @@ from pathlib import Path
 
 # the repository root, for `import labs...`
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from labs.plumbing.boundary import deadline
+from labs.plumbing.boundary import deadline, where
 from labs.plumbing.exercises import run_checks
 from labs.replication.freshness import Freshness, quorum_read
 
 # the function students write, without the lab's boundary around it: the check sees what it does
 is_fresh = Freshness.is_fresh.__wrapped__
+
+
+class Unguarded(Freshness):
+    """The rule as written, without the lab's boundary: the check says itself what it does."""
+    is_fresh = is_fresh
 
 
 def reply(status, version):
@@ -28,17 +33,23 @@ def reply(status, version):
     return {"error": "catching up" if status == 503 else "no answer"}
 
 
-def judge(cases):
-    """None if the rule answers each (newest acknowledged, status, version, fresh) as expected; else the lines
-    that show the first one it does not."""
+def judge(cases, values=True):
+    """None if the rule answers each (newest acknowledged, status, version, fresh) as expected (only True or
+    False, if not values); else the lines that show the first one it does not."""
     for newest, status, version, fresh in cases:
         freshness = Freshness()
         freshness.remember("k", newest)
-        got = deadline(is_fresh, freshness, "k", status, reply(status, version))
-        if got is not fresh:
-            answer = {200: f"the value at v{version}", 404: f"not found at v{version}"}.get(status, f"status {status}")
-            lines = [f"v{newest} acknowledged; a replica answers {answer}",
-                     f"expected: {fresh} ({'fresh' if fresh else 'stale'})", f"got:      {got!r}"]
+        answer = {200: f"the value at v{version}", 404: f"not found at v{version}"}.get(status, f"status {status}")
+        lines = [f"v{newest} acknowledged; a replica answers {answer}",
+                 f"expected: {fresh} ({'fresh' if fresh else 'stale'})"]
+        try:
+            got = deadline(is_fresh, freshness, "k", status, reply(status, version))
+        except TimeoutError:
+            raise
+        except Exception as error:
+            return lines + [f"got:      {type(error).__name__} at {where(error, is_fresh)}: {error}"]
+        if type(got) is not bool or values and got is not fresh:
+            lines.append(f"got:      {got!r}")
             if isinstance(got, bool) and status in (200, 404) and (str(version) >= str(newest)) == got:
                 lines.append(f"versions are numbers: v{version} is {'newer' if version > newest else 'older'} "
                              f"than v{newest}, whatever their digits")
@@ -47,7 +58,7 @@ def judge(cases):
 
 def answers_true_or_false():
     """is_fresh answers True or False, nothing else"""
-    return judge([(3, 200, 3, True), (3, 200, 2, False)])
+    return judge([(3, 200, 3, True), (3, 200, 2, False), (3, 0, None, False)], values=False)
 
 
 def as_new_or_newer_is_fresh():
@@ -73,7 +84,7 @@ def no_answer_is_never_fresh():
 
 def quorum_read_reports_the_newest_fresh():
     """quorum_read skips a stale replica, reports a fresh one, remembers it"""
-    freshness = Freshness()
+    freshness = Unguarded()
     freshness.remember("k", 10)
     answers = {"follower1": (200, reply(200, 9)), "follower2": (503, reply(503, None)),
                "follower3": (404, reply(404, 11)), "leader": (200, reply(200, 11))}

@@ -91,8 +91,8 @@ class Cluster:
                 text = line.decode(errors="replace")
                 log.write(text)
                 log.flush()
-                if text[9:18] == "exercise ":
-                    self.news("exercise", f"{name}: {text[18:].strip()}")
+                if text.startswith("exercise "):
+                    self.news("exercise", text[9:].strip())
 
     def stop(self, node):
         processes.stop(node.process)
@@ -140,7 +140,8 @@ class KVHandler(StatusHandler):
     """Lab 2's coordinator: also /kv, as one node has it; behind it, the FrontDoor."""
 
     def keys(self):
-        return send(self.server.coordinator.front_door.leader, "GET", "/kv")
+        status, reply = send(self.server.coordinator.front_door.leader, "GET", "/kv")
+        return status or 503, reply
 
     def read(self, key):
         return self.server.coordinator.read(key)

@@ -31,6 +31,8 @@ class Leader:
         not acknowledged."""
         node = self.node
         quorum = len(self.held) if quorum is None else quorum
+        if quorum > len(self.held):
+            return 503, {"error": f"W = {quorum} acks needed, and only {len(self.held)} followers"}
         with node.changed:
             entry = dict(change, version=node.log.version + 1, epoch=node.epoch)
             node.apply(entry)

@@ -186,13 +186,10 @@ def main():
         description="A key-value node over HTTP.",
         epilog="example: python labs/scalability/node.py --rate-limit fixed-window --limit 5",
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--host", default="127.0.0.1",
-                        help="address to listen on (default 127.0.0.1)")
+    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
     parser.add_argument("--port", type=port, default=8001, help="port to listen on (default 8001)")
-    parser.add_argument("--workers", type=int, default=2,
-                        help="requests worked on at once (default 2)")
-    parser.add_argument("--delay", type=float, default=0.1,
-                        help="seconds of simulated work per request (default 0.1)")
+    parser.add_argument("--workers", type=int, default=2, help="requests at once (default 2)")
+    parser.add_argument("--delay", type=float, default=0.1, help="seconds of work (default 0.1)")
     parser.add_argument("--rate-limit", choices=sorted(LIMITERS), help="limit each client")
     parser.add_argument("--limit", type=int, default=5, help="requests per window (default 5)")
     parser.add_argument("--window", type=float, default=1.0, help="seconds of a window (default 1)")

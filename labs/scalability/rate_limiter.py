@@ -21,8 +21,7 @@ def an_answer(answer):
 
 
 class FixedWindow:
-    """At most `limit` requests per client in each window of `window` seconds; each window starts
-    from zero."""
+    """At most `limit` requests per client in each window of `window` seconds, each from zero."""
 
     name = "fixed-window"
 
@@ -35,8 +34,7 @@ class FixedWindow:
 
     @exercise("fixed-window", valid=an_answer, safe=REFUSE)
     def allow(self, client):
-        """May client send one more request now? Returns (allowed, remaining, seconds until the next
-        window)."""
+        """May client send one more request now? (allowed, remaining, seconds to the next window)"""
         # one request at a time: 50 threads at once must not all read the same count
         with self.lock:
             now = self.clock()
