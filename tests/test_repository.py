@@ -50,7 +50,7 @@ def imported_files(path):
 def scripts():
     """The files under labs/ that run as scripts with argparse (and so answer --help without starting anything)."""
     return [path for path in lab_files() if 'if __name__ == "__main__":' in path.read_text(encoding="utf-8")
-            and "ArgumentParser(" in path.read_text(encoding="utf-8")]
+            and ("ArgumentParser(" in path.read_text(encoding="utf-8") or path.name == "coordinator.py")]
 
 
 HELPS = {}

@@ -105,7 +105,7 @@ class StudentsDayTest(unittest.TestCase):
             status, body, _ = http("GET", f"http://127.0.0.1:{port}/kv/colour",
                                    headers={"X-Client-Id": client} if client else {})
             self.assertEqual(status, 500)
-            self.assertTrue(body["error"].startswith("exercise fixed-window: "), body)
+            self.assertTrue(body["error"].startswith("to write: fixed-window"), body)
             self.assertIn("to write: fixed-window", body["error"])
         self.assertEqual(http("GET", f"http://127.0.0.1:{port}/health")[0], 200)
         wait_until(lambda: len(lines_with(node, "/kv/colour")) == 4, 10, "the node's 4 log lines")

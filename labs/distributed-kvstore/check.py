@@ -11,7 +11,7 @@ from pathlib import Path
 
 # the repository root, and this folder, for `import labs...` and `import registry`
 sys.path[:0] = [str(Path(__file__).resolve().parents[2]), str(Path(__file__).resolve().parent)]
-from labs.plumbing.boundary import deadline, where
+from labs.plumbing.boundary import deadline, raised
 from labs.plumbing.exercises import run_checks
 from registry import STATES, Registry
 
@@ -32,10 +32,12 @@ def expect(state, silences):
                      f"expected: {state!r}"]
             try:
                 got = deadline(state_after, registry, silence)
-            except TimeoutError:
+            except TimeoutError as error:
+                raise TimeoutError("\n".join([*lines, f"got:      {error}"]))
+            except NotImplementedError:
                 raise
             except Exception as error:
-                return lines + [f"got:      {type(error).__name__} at {where(error, state_after)}: {error}"]
+                return lines + raised(error, state_after)
             if got != state:
                 lines.append(f"got:      {got!r}")
                 if isinstance(got, str) and got.lower() in STATES and got not in STATES:

@@ -1,9 +1,8 @@
 """The kvstore's processes: the registry, lab 2's leader and followers (lab 3's node.py), the gateway.
 
-Lab 3, not a lesson: what coordinator.py repairs. Store starts them (the registry first: the others
-send it heartbeats), registers each with the registry, tells the gateway where writes and reads go,
-restarts a gateway or a registry that exited, shows what the registry says, runs the prompt's commands
-(put and get through the gateway, like any client's; kill; partition and heal) and stops them all.
+Lab 3, not a lesson: what coordinator.py repairs. Store starts them, registers each, tells the
+gateway its routes, restarts a gateway or registry that exited, shows what the registry says, runs
+the prompt's commands (put, get: through the gateway; kill; partition, heal), and stops them all.
 """
 import argparse
 import json
@@ -93,7 +92,7 @@ class Store:
             self.cluster.news("refused", str(error))
 
     def ask(self, node, method, path, body=None):
-        """One call to a process of the store: its reply, or None if it does not answer 200."""
+        """A call to a process of the store: its reply, or None if it does not answer 200."""
         status, reply = send(node.address, method, path, body, timeout=ASK_TIMEOUT)
         return reply if status == 200 else None
 
@@ -217,10 +216,6 @@ class Store:
                 "read_quorum": self.read_quorum, "nodes": rows, "events": self.cluster.events.recent(),
                 "members": self.view, "cut": self.cut}
 
-    def not_written(self):
-        """The students' exercises this store runs on that are not written yet."""
-        return missing(["freshness", "failure-detector"] + ["fixed-window"] * bool(self.args.rate_limit))
-
     def stop_all(self):
         self.cluster.stop_all(others=[self.gateway, self.registry])
         self.cut_file.unlink(missing_ok=True)
@@ -247,8 +242,9 @@ def main(Coordinator):
     check(parser, args, [args.port, args.gateway_port, args.registry_port,
                          *range(args.base_port, args.base_port + args.followers + 1)])
     store = Store(args)
+    unwritten = missing(["freshness", "failure-detector"] + ["fixed-window"] * bool(args.rate_limit))
     limit = f"\nthe gateway allows each client {args.limit} requests per {args.window:g} s" * bool(args.rate_limit)
-    todo = f"\nnot written yet: {', '.join(store.not_written())} (make check)" * bool(store.not_written())
+    todo = f"\nnot written yet: {', '.join(unwritten)} (make check)" * bool(unwritten)
     run(parser, args, Coordinator(store), StatusHandler, KVStorePrompt(store, args.script),
         f"kvstore on your labs 1 and 2: clients use the gateway :{args.gateway_port}{limit}\n"
         f"registry :{args.registry_port}; coordinator API and picture: http://127.0.0.1:{args.port}{todo}")

@@ -37,12 +37,12 @@ def exercise(name, valid, safe):
                 problem = key = None if valid(answer) else f"{name}: {function.__name__} answered {answer!r}"
             took = time.perf_counter() - started
             if took > SLOW:
-                say(f"{name}: {function.__name__} took {took:.1f} s: it must be quick", "slow")
+                say(f"exercise {name}: {function.__name__} took {took:.1f} s: it must be quick", "slow")
             if problem is None:
                 return answer
-            say(problem, (name, key))
+            say(problem if key == "stub" else f"exercise {problem}", (name, key))
             if safe is REFUSE:
-                raise BadRequest(500, f"exercise {problem}")
+                raise BadRequest(500, problem if key == "stub" else f"exercise {problem}")
             return safe
         return guarded
     return decorate
@@ -55,6 +55,11 @@ def where(error, function):
     return f"{Path(frames[-1].filename).name}:{frames[-1].lineno}"
 
 
+def raised(error, function):
+    """A check's lines for a call that raised: where, then what."""
+    return [f"got:      {type(error).__name__} at {where(error, function)}", f"          {error}"]
+
+
 def say(line, key):
     """Print line once for each key, in one write: in the terminal the student watches (a child's output
     is relayed there by its coordinator). Within 80 columns: what matters comes first."""
@@ -62,7 +67,7 @@ def say(line, key):
         if key in SAID:
             return
         SAID.add(key)
-    print(f"exercise {line}"[:80] + "\n", end="", flush=True)
+    print(line[:80] + "\n", end="", flush=True)
 
 
 def deadline(function, *args, seconds=1.0):

@@ -67,8 +67,9 @@ def run_checks(name, checks):
             print("  not written yet: your code goes in place of raise NotImplementedError(...)", flush=True)
             return False
         except TimeoutError as error:
-            print(f"  FAIL  {check.__doc__.strip()}\n        {error}\n        (the checks stop here: "
-                  "the call is still running)", flush=True)
+            lines = [f"  FAIL  {check.__doc__.strip()}", *str(error).split("\n"), "(the checks stop here)"]
+            print("\n".join(line if line.startswith("  FAIL") else f"        {line}"[:80] for line in lines),
+                  flush=True)
             return False
         except Exception as error:
             at = [f for f in traceback.extract_tb(error.__traceback__) if f.filename.endswith(Path(path).name)]

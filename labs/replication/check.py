@@ -11,7 +11,7 @@ from pathlib import Path
 
 # the repository root, for `import labs...`
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from labs.plumbing.boundary import deadline, where
+from labs.plumbing.boundary import deadline, raised
 from labs.plumbing.exercises import run_checks
 from labs.replication.freshness import Freshness, quorum_read
 
@@ -44,10 +44,12 @@ def judge(cases, values=True):
                  f"expected: {fresh} ({'fresh' if fresh else 'stale'})"]
         try:
             got = deadline(is_fresh, freshness, "k", status, reply(status, version))
-        except TimeoutError:
+        except TimeoutError as error:
+            raise TimeoutError("\n".join([*lines, f"got:      {error}"]))
+        except NotImplementedError:
             raise
         except Exception as error:
-            return lines + [f"got:      {type(error).__name__} at {where(error, is_fresh)}: {error}"]
+            return lines + raised(error, is_fresh)
         if type(got) is not bool or values and got is not fresh:
             lines.append(f"got:      {got!r}")
             if isinstance(got, bool) and status in (200, 404) and (str(version) >= str(newest)) == got:

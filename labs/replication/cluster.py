@@ -91,8 +91,8 @@ class Cluster:
                 text = line.decode(errors="replace")
                 log.write(text)
                 log.flush()
-                if text.startswith("exercise "):
-                    self.news("exercise", text[9:].strip())
+                if text.startswith(("exercise ", "to write: ")):
+                    self.news("exercise", text.strip().replace("exercise ", "", 1))
 
     def stop(self, node):
         processes.stop(node.process)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 # the repository root, for `import labs...`
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from labs.plumbing.boundary import deadline, where
+from labs.plumbing.boundary import deadline, raised
 from labs.plumbing.exercises import run_checks
 from labs.scalability.rate_limiter import FixedWindow
 
@@ -36,13 +36,15 @@ def replay(limit, window, requests, what):
     clock, answers = Clock(), []
     limiter = FixedWindow(limit, window, clock)
     for clock.now, client in requests:
+        expected = f"expected: an answer for client {client} at {clock.now:g} s"
         try:
             answers.append(deadline(allow, limiter, client))
-        except TimeoutError:
+        except TimeoutError as error:
+            raise TimeoutError("\n".join([what, expected, f"got:      {error}"]))
+        except NotImplementedError:
             raise
         except Exception as error:
-            return None, [what, f"expected: an answer for client {client} at {clock.now:g} s",
-                          f"got:      {type(error).__name__} at {where(error, allow)}: {error}"]
+            return None, [what, expected, *raised(error, allow)]
     return answers, None
 
 
