@@ -154,28 +154,32 @@ class CompoundFaultsTest(unittest.TestCase):
 
     @POSIX_ONLY
     def test_leader_and_follower_paused_together_are_never_killed_and_no_acknowledged_write_is_lost(self):
-        store = Store(self, "--write-quorum", 1)
-        acked = self.acknowledge(store, {"colour": "blue", "size": "L"})
+        # W = 1; follower k gets each write k replication delays after the leader: at 0.5, 1.0 and 1.5 s
+        store = Store(self, "--write-quorum", 1, "--replication-delay", 0.5)
+        acked = self.acknowledge(store, {"colour": "blue", "size": "L"})  # each acked by follower1 after 0.5 s
         before = pids(store)
-        for name in ("leader", "follower3"):
+        for name in ("leader", "follower1"):
             pause(self, before[name])
-        # both silent: dead to the registry; follower3's vote is missing, and N - W + 1 = 3 are needed
+        holders = [http("GET", f"http://127.0.0.1:{store.port_of(f'follower{n}')}/kv/size", timeout=1)[0]
+                   for n in (2, 3)]
+        self.assertEqual(holders, [404, 404])  # the two paused processes alone hold size=L
+        # both silent: dead to the registry; follower1's vote is missing, and N - W + 1 = 3 are needed
         wait_until(lambda: store.event("refused", r"no leader: 2 of the 3 votes it needs"), 10, "a refused election")
-        holds_for(lambda: not store.event("promoted", ".") and all(running(before[n]) for n in ("leader", "follower3")),
+        holds_for(lambda: not store.event("promoted", ".") and all(running(before[n]) for n in ("leader", "follower1")),
                   2, "no leader elected while the two are paused, and neither killed")
-        # the leader resumes first, the coordinator hears it is back, then follower3: the voters already follow
-        # epoch 2, so the old leader can no longer gather acks; the election must still take place
+        # the leader resumes first, and the coordinator hears it is back; then follower1. The voters follow epoch 2
+        # already: the old leader gathers no more acks, and an election must still take place
         resume(before["leader"])
         wait_until(lambda: store.event("rejoined", r"^leader "), 10, "the coordinator to hear that the leader is back")
-        resume(before["follower3"])
+        resume(before["follower1"])
         self.assert_whole_again(store, acked)
+        self.assertEqual(get(store, "size")[1].get("value"), "L")
         acked.update(self.acknowledge(store, {"colour": "green"}))  # the store goes on
         self.assertEqual(get(store, "colour")[1]["value"], "green")
         after = pids(store)
-        self.assertEqual((after["leader"], after["follower3"]), (before["leader"], before["follower3"]))
+        self.assertEqual((after["leader"], after["follower1"]), (before["leader"], before["follower1"]))
         self.assertIsNone(store.event("killed", "."))
         self.assertIsNone(store.event("replace", "."))
-
 
 if __name__ == "__main__":
     unittest.main()

@@ -35,8 +35,8 @@ class Coordinator:
 
     def repair(self):
         """Every REPAIR_EVERY seconds, the most urgent step toward the whole store; a failed step is
-        tried again on the next pass. Silent nodes whose process runs are kept: they may come back.
-        """
+        tried again on the next pass. A leader dead to the registry, or stepped down (it heard of a
+        newer epoch), calls for an election. A silent node whose process runs is kept."""
         store = self.store
         while not self.stopping:
             dead, cluster = store.dead(), store.cluster
@@ -44,7 +44,7 @@ class Coordinator:
             exited = [node for node in dead if not node.up]
             if stopped:
                 store.restart(stopped[0])
-            elif cluster.leader in dead:
+            elif cluster.leader in dead or store.stepped_down():
                 self.elect()
             elif exited:
                 self.replace(exited[0])
@@ -69,7 +69,7 @@ class Coordinator:
                  if (vote := store.ask(follower, "POST", "/vote", {"epoch": epoch})) is not None}
         if len(votes) < needed:
             return store.cluster.news("refused", f"no leader: {len(votes)} of the {needed} votes "
-                                                 f"it needs (N - W + 1); no writes until then")
+                                                 f"needed (N - W + 1)")
         chosen = max(votes, key=lambda follower: completeness(votes[follower]))
         others = [node.address for node in store.cluster.nodes if node is not chosen]
         if store.ask(chosen, "POST", "/lead", {"epoch": epoch, "followers": others}) is None:

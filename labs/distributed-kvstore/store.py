@@ -111,6 +111,10 @@ class Store:
         self.diagnose(states)
         return [node for node in self.cluster.nodes if states.get(node.name) == "dead"]
 
+    def stepped_down(self):
+        """The leader answers as a follower: it heard of a newer epoch (a failed election's)."""
+        return (self.ask(self.cluster.leader, "GET", "/health") or {}).get("role") == "follower"
+
     def diagnose(self, states):
         """A node whose process exited long ago that the registry does not call dead: the failure detector's
         answer keeps it in place. Said once, naming the exercise."""
@@ -197,7 +201,8 @@ class Store:
         leader, followers, w = self.cluster.leader, self.cluster.followers, self.write_quorum
         beside = sum(1 for follower in followers if (follower.name in names) == (leader.name in names))
         can = "can" if beside >= w else "cannot"
-        self.cluster.event("partition", f"the leader's side {can} write: W = {w}, it has {beside} followers")
+        self.cluster.event("partition", f"the leader's side {can} write: W = {w}, {beside} of "
+                                        f"{len(followers)} followers there")
         others, needed = len(followers) - beside, len(followers) - w + 1
         can = "can" if others >= needed else "cannot"
         self.cluster.event("partition", f"the other side {can} elect: N - W + 1 = {needed} votes, it has {others}")
