@@ -27,7 +27,8 @@ class Coordinator:
     """Repairs a Store, in a thread of its own, until the coordinator stops."""
 
     def __init__(self, store):
-        self.store, self.stopping = store, False
+        # unfinished: an election failed, and its voters follow an epoch that has no leader yet
+        self.store, self.stopping, self.unfinished = store, False, False
 
     def start(self):
         self.store.start()
@@ -36,16 +37,18 @@ class Coordinator:
     def repair(self):
         """Every REPAIR_EVERY seconds, the most urgent step toward the whole store; a failed step is
         tried again on the next pass. A leader dead to the registry, or stepped down (it heard of a
-        newer epoch), calls for an election. A silent node whose process runs is kept."""
+        newer epoch), calls for an election, and so does one that failed, until one is won. A
+        silent node whose process runs is kept."""
         store = self.store
         while not self.stopping:
             dead, cluster = store.dead(), store.cluster
-            stopped = [member for member in (store.registry, store.gateway) if not member.up]
             exited = [node for node in dead if not node.up]
-            if stopped:
-                store.restart(stopped[0])
-            elif cluster.leader in dead or store.stepped_down():
+            if not store.registry.up:
+                store.restart(store.registry)
+            elif cluster.leader in dead or store.stepped_down() or self.unfinished:
                 self.elect()
+            elif not store.gateway.up:
+                store.restart(store.gateway)
             elif exited:
                 self.replace(exited[0])
             else:
@@ -67,6 +70,7 @@ class Coordinator:
         needed = max(1, min(len(followers) - store.write_quorum + 1, len(running)))
         votes = {follower: vote for follower in running
                  if (vote := store.ask(follower, "POST", "/vote", {"epoch": epoch})) is not None}
+        self.unfinished = True
         if len(votes) < needed:
             return store.cluster.news("refused", f"no leader: {len(votes)} of the {needed} votes "
                                                  f"needed (N - W + 1)")
@@ -76,6 +80,7 @@ class Coordinator:
             return store.cluster.news("refused", f"no leader: {chosen.name} did not take epoch "
                                                  f"{epoch}")
         store.promoted(chosen, epoch)
+        self.unfinished = False
 
     def replace(self, dead):
         """A follower whose process exited holds nothing: a new one, on a port never used before,

@@ -27,8 +27,10 @@ def front_door(leader, followers, strategy, write_quorum, read_quorum):
     before."""
     door = FrontDoor(leader, followers, write_quorum, read_quorum, strategy)
     status, snapshot = send(leader, "GET", "/snapshot", timeout=10)
-    for entry in snapshot.get("entries", []) if status == 200 else []:
-        door.freshness.remember(entry["key"], entry["version"])
+    if status == 200:
+        door.epoch = snapshot["epoch"]
+        for entry in snapshot["entries"]:
+            door.freshness.remember(entry["key"], entry["version"])
     return door
 
 

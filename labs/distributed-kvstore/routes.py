@@ -12,7 +12,7 @@ from labs.plumbing.jsonhttp import BadRequest
 from labs.replication.routes import answer
 
 MEMBER = '{"name": "follower1", "port": 9102, "pid": 1234, "role": "follower"}'
-ROUTES = '{"leader": "127.0.0.1:9101", "followers": ["127.0.0.1:9102"], "write_quorum": 1, "read_quorum": 1}'
+ROUTES = '{"epoch": 2, "leader": "127.0.0.1:9101", "followers": ["127.0.0.1:9102"], "write_quorum": 1, "read_quorum": 1}'
 
 
 def member(handler):
@@ -79,11 +79,11 @@ def followers(handler):
 
 def routes(handler):
     """PUT /routes, from the coordinator: where the gateway sends writes and reads from now on."""
-    body = handler.read_json(ROUTES, needs=["leader", "followers", "write_quorum", "read_quorum"])
+    body = handler.read_json(ROUTES, needs=["epoch", "leader", "followers", "write_quorum", "read_quorum"])
     door = handler.server.gateway
-    if door is None or not isinstance(body["followers"], list):
+    if door is None or not isinstance(body["followers"], list) or type(body["epoch"]) is not int:
         raise BadRequest(404, "routes are for the gateway")
-    door.leader, door.balancer.nodes = body["leader"], body["followers"]
+    door.epoch, door.leader, door.balancer.nodes = body["epoch"], body["leader"], body["followers"]
     door.write_quorum, door.read_quorum = body["write_quorum"], body["read_quorum"]
     log(f"writes to {ports([door.leader])} (W = {door.write_quorum}), reads from "
         f"{ports(door.balancer.nodes)} (R = {door.read_quorum})")

@@ -128,7 +128,7 @@ class Store:
 
     def routes(self):
         """Where the gateway sends writes (the leader) and reads (the followers that run), with W and R."""
-        return {"leader": self.cluster.leader.address, "write_quorum": self.write_quorum,
+        return {"epoch": self.epoch, "leader": self.cluster.leader.address, "write_quorum": self.write_quorum,
                 "followers": [f.address for f in self.cluster.followers if f.up], "read_quorum": self.read_quorum}
 
     def tell_gateway(self):

@@ -79,5 +79,5 @@ def print_line(line):
 
 
 def log(text):
-    """One line of a process's log: the time, then text."""
-    print_line(f"{time.strftime('%H:%M:%S')} {text}")
+    """One line of a process's log, within 80 columns: the time, then text."""
+    print_line(cut(f"{time.strftime('%H:%M:%S')} {text}", 80))

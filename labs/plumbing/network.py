@@ -42,7 +42,7 @@ def send(node, method, path, body=None, headers=None, timeout=30):
     """One HTTP request to node ("host:port") with a JSON body; returns (status, reply as a dict). Status 0:
     no answer (refused, timed out, garbled, across a partition). A GET or a PUT reuses an open connection."""
     if across(node):
-        return 0, {"error": f"{node} is on the other side of the partition"}
+        return 0, {"error": f"{node} is cut off by the partition"}
     headers = {"Content-Type": "application/json", SECRET_HEADER: secret(), **(headers or {})}
     data = None if body is None else json.dumps(body).encode()
     kept = reuse(node) if method in RESENDABLE else None

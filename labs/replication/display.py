@@ -52,7 +52,7 @@ class Events:
 def event_line(event):
     """One event: time, what happened (coloured, padded first so columns stay aligned), the details."""
     count = f" (x{event['count']})" if event.get("count", 1) > 1 else ""
-    return cut(f"{event['time']} {word(event['kind'], 10)} {event['text']}{count}", 80)
+    return cut(f"{event['time']} {word(event['kind'], 10)} {event['text']}", 80 - len(count)) + count
 
 
 def table(status):

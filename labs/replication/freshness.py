@@ -71,6 +71,9 @@ class FrontDoor:
 
     def __init__(self, leader, followers, write_quorum, read_quorum, strategy="round-robin"):
         self.leader, self.write_quorum, self.read_quorum = leader, write_quorum, read_quorum
+        # the newest leader's epoch we were told of (lab 3): a replica that follows an older one
+        # hears of it with our read, and steps down before it answers
+        self.epoch = 0
         # lab 1's strategy picks the follower a read asks first
         self.balancer, self.freshness = STRATEGIES[strategy](list(followers)), Freshness()
 
@@ -93,7 +96,8 @@ class FrontDoor:
         # lab 1's middleware: the strategy hears how long each follower took
         ask = measured_by(self.balancer)(send)
         reported, answers = quorum_read(key, order, self.read_quorum, lambda node: ask(
-            node, "GET", path, timeout=READ_TIMEOUT), self.freshness)
+            node, "GET", path, headers={"X-Epoch": str(self.epoch)}, timeout=READ_TIMEOUT),
+            self.freshness)
         if reported:
             return reported[1], reported[2], answers
         said = [f"v{reply['version']}" for _, status, reply in answers if status in (200, 404)]
