@@ -251,18 +251,16 @@ class RateLimitedNodeTest(unittest.TestCase):
 FIRST_TRY = '''"""A student's first try at FixedWindow.allow, run as node.py: a client not seen yet is a KeyError."""
 import sys
 sys.path.insert(0, {root!r})
-from labs.plumbing.boundary import REFUSE, exercise
 from labs.scalability import node, rate_limiter
 
 
-class FirstTry(rate_limiter.FixedWindow):
-    @exercise("fixed-window", valid=rate_limiter.an_answer, safe=REFUSE)
-    def allow(self, client):
-        self.counts[client] += 1
-        return True, self.limit - self.counts[client], 1.0
+def allow(self, client):
+    self.counts[client] += 1
+    return True, self.limit - self.counts[client], 1.0
 
 
-node.LIMITERS["fixed-window"] = FirstTry
+# as if written in rate_limiter.py: node.py puts the boundary around it as it starts
+rate_limiter.FixedWindow.allow = allow
 node.main()
 '''
 

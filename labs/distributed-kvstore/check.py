@@ -16,7 +16,7 @@ from labs.plumbing.exercises import run_checks
 from registry import STATES, Registry
 
 # the function students write, without the lab's boundary around it: the check sees what it does
-state_after = Registry.state_after.__wrapped__
+state_after = Registry.state_after
 # (suspect after, dead after), in seconds
 THRESHOLDS = [(1.0, 2.0), (1.5, 3.0), (0.2, 0.5), (10.0, 30.0)]
 

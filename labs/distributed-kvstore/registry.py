@@ -17,7 +17,6 @@ from pathlib import Path
 
 # the repository root, and this folder, for `import labs...` and `import routes`
 sys.path[:0] = [str(Path(__file__).resolve().parents[2]), str(Path(__file__).resolve().parent)]
-from labs.plumbing.boundary import exercise
 from labs.plumbing.colour import log
 from labs.plumbing.flags import finite, port, serve
 from labs.plumbing.jsonhttp import JsonHandler, JsonServer
@@ -70,7 +69,6 @@ class Registry(JsonServer):
                 self.record("removed", member)
         return member is not None
 
-    @exercise("failure-detector", valid=lambda answer: answer in STATES, safe=None)
     def state_after(self, silence):
         """alive, suspect or dead: only the silence decides."""
         # ---- BEGIN students' TODO (failure-detector): from a member's silence to a verdict ----

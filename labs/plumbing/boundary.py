@@ -1,23 +1,47 @@
 """The boundary around the code students write: whatever an exercise does, the lab goes on.
 
-@exercise(name, valid, safe) wraps the function of an exercise. A call that raises, answers what
+guard() puts it around every exercise a process loaded, as the process starts (flags.serve and
+prompt.run call it): the lesson files stay plain. @exercise(name, valid, safe) wraps a function. A call that raises, answers what
 valid() refuses, or is not written yet prints one line (the exercise, file:line, what went wrong)
 once per distinct problem, and the caller gets safe instead (REFUSE: the request is refused with
 that line as its JSON error). A call slower than SLOW seconds prints one line too. deadline() gives
 a check's call a time limit, in a thread of its own: a student's endless loop cannot hold the check.
 """
 import functools
+import sys
 import threading
 import time
 import traceback
 from pathlib import Path
 
-from labs.plumbing.exercises import needs
+from labs.plumbing.exercises import EXERCISES, ROOT, needs
 from labs.plumbing.jsonhttp import BadRequest
 
 SLOW = 0.1
 REFUSE = object()
 SAID, SAID_LOCK = set(), threading.Lock()
+# each exercise: what its answer must be, and what the lab does with a wrong one (the safe answer)
+RULES = {
+    # (allowed, remaining, seconds until the next window); wrong: the request is refused
+    "fixed-window": (lambda answer: isinstance(answer, tuple) and len(answer) == 3
+                     and type(answer[0]) is bool, REFUSE),
+    # True or False; wrong: the answer is not reported
+    "freshness": (lambda answer: type(answer) is bool, False),
+    # one of the states; wrong (None): the member's state stays as it was
+    "failure-detector": (lambda answer: answer in ("alive", "suspect", "dead"), None),
+}
+
+
+def guard():
+    """Each exercise's function (EXERCISES), in every module loaded from its file (the __main__ of
+    a script too), replaced by @exercise's."""
+    for name, (_, path, function) in EXERCISES.items():
+        owner, function = function.split(".")
+        for module in list(sys.modules.values()):
+            if Path(getattr(module, "__file__", None) or "-").resolve() == ROOT / path:
+                original = vars(getattr(module, owner))[function]
+                if not hasattr(original, "__wrapped__"):
+                    setattr(getattr(module, owner), function, exercise(name, *RULES[name])(original))
 
 
 def exercise(name, valid, safe):

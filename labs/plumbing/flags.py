@@ -8,6 +8,8 @@ import argparse
 import math
 from pathlib import Path
 
+from labs.plumbing import boundary
+
 
 def port(text):
     """argparse type: a port from 1 to 65535, else one clear error line."""
@@ -71,7 +73,8 @@ def add(parser, *names, **defaults):
 
 def serve(parser, args, make, ready):
     """make() a server on args.host, args.port (in use: one line, exit code 2), print ready(server), serve
-    until Ctrl-C."""
+    until Ctrl-C. Student code runs behind the boundary."""
+    boundary.guard()
     try:
         server = make()
     except OSError as error:

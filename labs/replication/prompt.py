@@ -12,7 +12,7 @@ import sys
 import threading
 import time
 
-from labs.plumbing import processes
+from labs.plumbing import boundary, processes
 from labs.plumbing.colour import CLEAR_LINE, CONSOLE_CODES, paint
 from labs.replication.cluster import CoordinatorServer
 from labs.replication.display import quorum_line, table
@@ -145,7 +145,9 @@ class Prompt(cmd.Cmd):
 
 def run(parser, args, coordinator, handler, prompt, banner):
     """A coordinator's whole life: its API on --port, its nodes started, the prompt (or --script) until
-    quit; then every process it started stops, however it ends."""
+    quit; then every process it started stops, however it ends. Student code runs behind the
+    boundary."""
+    boundary.guard()
     try:
         server = CoordinatorServer((args.host, args.port), handler, coordinator)
     except OSError as error:

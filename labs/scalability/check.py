@@ -17,7 +17,7 @@ from labs.plumbing.exercises import run_checks
 from labs.scalability.rate_limiter import FixedWindow
 
 # the function students write, without the lab's boundary around it: the check sees what it does
-allow = FixedWindow.allow.__wrapped__
+allow = FixedWindow.allow
 
 
 class Clock:

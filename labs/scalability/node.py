@@ -20,7 +20,7 @@ from urllib.parse import unquote
 # the repository root, for `import labs...`
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from labs.plumbing.colour import cut
-from labs.plumbing.flags import port, ports
+from labs.plumbing.flags import port, ports, serve
 from labs.plumbing.jsonhttp import BadRequest
 from labs.scalability.client import parse_nodes
 from labs.scalability.load_balancer import STRATEGIES as BALANCERS, load_balancer
@@ -203,23 +203,23 @@ def main():
     if bool(args.load_balance) != bool(args.backends) or \
             f"{args.host}:{args.port}" in (args.backends or []):
         parser.error("--load-balance goes with --backends, the other nodes: --backends 8001,8002")
-    try:
+
+    def make():
         node = Node(args.host, args.port, args.workers, args.delay)
-    except OSError as error:
-        parser.exit(2, f"cannot listen on {args.host}:{args.port}: {error.strerror or error}\n")
-    if args.rate_limit:
-        node.rate_limiter = LIMITERS[args.rate_limit](args.limit, args.window)
-    if args.load_balance:
-        node.balancer = BALANCERS[args.load_balance](args.backends)
-    work = f"{args.workers} worker{'s' * (args.workers > 1)}, {args.delay} s of work per request"
-    front = f"a front, {args.load_balance} over {ports(args.backends or [])}"
-    print(f"node {node.name} ready: {front if args.load_balance else work}", flush=True)
-    if args.rate_limit:
-        print(f"rate limit: {args.limit} requests per {args.window:g} s per client", flush=True)
-    try:
-        node.serve_forever()
-    except KeyboardInterrupt:
-        print(f"node {node.name} stopped", flush=True)
+        if args.rate_limit:
+            node.rate_limiter = LIMITERS[args.rate_limit](args.limit, args.window)
+        if args.load_balance:
+            node.balancer = BALANCERS[args.load_balance](args.backends)
+        return node
+
+    def ready(node):
+        work = f"{args.workers} worker{'s' * (args.workers > 1)}, {args.delay} s of work per request"
+        front = f"a front, {args.load_balance} over {ports(args.backends or [])}"
+        limit = f"\nrate limit: {args.limit} requests per {args.window:g} s per client"
+        return f"node {node.name} ready: {front if args.load_balance else work}" + \
+            limit * bool(args.rate_limit)
+    # listen (a port in use: one line), print ready(node), serve until Ctrl-C
+    serve(parser, args, make, ready)
 
 
 if __name__ == "__main__":
