@@ -1,9 +1,7 @@
-"""Run the exercises' checks: every lab's, or one lab's.
+"""Run the exercises' checks: every lab's, or one lab's (`python labs/check.py replication`, or 2).
 
 What `make check` runs (`make check LAB=scalability` for one lab). In the repository every check
 passes: the answers are there. In the students' edition each unwritten exercise says what to do.
-
-    python labs/check.py replication
 """
 import subprocess
 import sys

@@ -1,9 +1,6 @@
-"""The pre-flight check a student runs before the workshop: Python, the labs' ports, the terminal, and
-colours (Windows) or the open files a process may hold (macOS, Linux).
-
-One line per check, ok or what to fix; exit code 0 when everything is ready. What `make doctor` runs.
-
-    python labs/doctor.py
+"""The pre-flight check a student runs before the workshop (`make doctor`): Python, the labs' ports, the
+terminal, and colours (Windows) or the open files a process may hold (macOS, Linux). One line per check,
+ok or what to fix; exit code 0 when everything is ready.
 """
 import os
 import shutil
@@ -13,9 +10,6 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the repository root, for `import labs...`
 from labs.plumbing.colour import CONSOLE_CODES  # noqa: E402
 from labs.plumbing.processes import port_free  # noqa: E402
-
-if os.name != "nt":
-    import resource  # Linux and macOS only
 
 PORTS = {  # the default ports, and how to move each lab off a busy one
     "lab 1": ([8000, 8001, 8002, 8003], "give its nodes other ports: --port 8101 ..."),
@@ -42,6 +36,7 @@ def checks():
         yield CONSOLE_CODES, f"colours: this console {'shows' if CONSOLE_CODES else 'cannot show'} them", \
             "use Windows Terminal (Microsoft Store), or set NO_COLOR=1 for plain text"
     else:
+        import resource  # Linux and macOS only
         files = resource.getrlimit(resource.RLIMIT_NOFILE)[0]
         yield files >= FILES, f"open files: {files} per process", \
             f"raise it in each terminal: ulimit -n {4 * FILES} (macOS starts at 256)"

@@ -2,6 +2,7 @@
 80 columns and imports each file once, every port flag refuses what is no port, files short enough to project,
 and the imports the lab READMEs show really run."""
 import ast
+import difflib
 import os
 import re
 import subprocess
@@ -154,6 +155,32 @@ class ShortFilesTest(unittest.TestCase):
         lengths = {path: len(path.read_text(encoding="utf-8").splitlines()) for path in lab_files()}
         over = [f"{path.relative_to(ROOT)}: {count} lines" for path, count in lengths.items() if count > MAX_LINES]
         self.assertEqual(over, [], f"over {MAX_LINES} lines")
+
+
+class ReadingListTest(unittest.TestCase):
+    """Each lab README's "Read these" table: the line counts it quotes are true, and they add up to at most
+    400. A file copied from workshop step 01 counts its diff lines (every line removed or added)."""
+
+    def test_every_count_in_a_read_these_table_is_true_and_each_list_is_at_most_400_lines(self):
+        for readme in sorted(LABS.glob("*/README.md")):
+            rows = re.findall(r"^\| `([\w.]+)` \| (\d+)(?: changed of (\d+))? \|", readme.read_text(), re.M)
+            self.assertGreaterEqual(len(rows), 2, readme)
+            total = 0
+            for name, count, of in rows:
+                lines = (readme.parent / name).read_text(encoding="utf-8").splitlines()
+                with self.subTest(readme=readme.parent.name, file=name):
+                    self.assertEqual(int(of or count), len(lines))
+                    origin = ROOT / "workshop_materials" / "01_nodes" / name
+                    if of and origin.is_file():
+                        self.assertEqual(int(count), diff_lines(origin.read_text().splitlines(), lines))
+                total += int(count)
+            self.assertLessEqual(total, 400, readme)
+
+
+def diff_lines(old, new):
+    """How many lines `diff old new` shows: each line removed and each line added."""
+    matcher = difflib.SequenceMatcher(None, old, new, autojunk=False)
+    return sum(i2 - i1 + j2 - j1 for tag, i1, i2, j1, j2 in matcher.get_opcodes() if tag != "equal")
 
 
 class ReadmeImportsTest(unittest.TestCase):

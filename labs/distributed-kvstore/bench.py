@@ -1,10 +1,8 @@
-"""Benchmark: a crashed follower replaced, with 1,000 and 10,000 keys in the store.
+"""Benchmark, lab 3: a crashed follower replaced, with 1,000 and 10,000 keys in the store.
 
-Lab 3. Starts the whole store (coordinator.py) on ports of its own, loads the keys through the
-gateway, types `kill follower2` at its prompt and times each step from the kill, polling GET
-/status: the registry says dead, the replacement is caught up, it serves reads. Numbers, not a test.
-
-    python labs/distributed-kvstore/bench.py
+Starts the whole store (coordinator.py) on ports of its own, loads the keys through the gateway,
+types `kill follower2` at its prompt and times each step from the kill, polling GET /status: the
+registry says dead, the replacement is caught up, it serves reads. Numbers, not a test.
 """
 import argparse
 import contextlib
@@ -31,22 +29,21 @@ STEPS = {"detection": ("dead", "follower2"), "caught up": ("caught-up", ""), "se
 @contextlib.contextmanager
 def store(port, args):
     """A whole store on ports from port (API, gateway, registry, then the nodes), W = 1, no delays; yields
-    (type_in, coordinator, gateway): type_in() types a command at its prompt. It quits at the end."""
+    its process, whose prompt reads our pipe, and the addresses of its coordinator and its gateway."""
+    coordinator, gateway = f"127.0.0.1:{port}", f"127.0.0.1:{port + 1}"
     with tempfile.TemporaryDirectory(prefix="kvstore-bench-") as logs:
         command = [COORDINATOR, "--write-quorum", 1, "--delay", 0, "--replication-delay", 0, "--heartbeat-interval",
                    args.heartbeat_interval, "--dead-after", args.dead_after, "--port", port, "--gateway-port",
                    port + 1, "--registry-port", port + 2, "--base-port", port + 3, "--logs", logs]
-        # its prompt reads our pipe: when we end, it reads the end, quits, and stops every process it started
+        # when we end, its prompt reads the end of our pipe, quits, and stops every process it started
         process = subprocess.Popen([sys.executable, "-u", *map(str, command)], stdin=subprocess.PIPE,
                                    stdout=subprocess.DEVNULL)
-
-        def type_in(line):
-            process.stdin.write(f"{line}\n".encode())
-            process.stdin.flush()
         try:
-            if not processes.wait_healthy(f"127.0.0.1:{port + 1}", deadline=30, process=process):
+            # its API answers once its ports proved free; its gateway (a process of its own), once all runs
+            if not (processes.wait_healthy(coordinator, deadline=30, process=process)
+                    and processes.wait_healthy(gateway, deadline=30)):
                 raise SystemExit(f"the kvstore on port {port} did not start (ports in use? --port moves them)")
-            yield type_in, f"127.0.0.1:{port}", f"127.0.0.1:{port + 1}"
+            yield process, coordinator, gateway
         finally:
             processes.stop(process)
 
@@ -54,12 +51,13 @@ def store(port, args):
 def repair(port, keys, args):
     """One row: load keys, kill follower2, then the seconds from the kill to each step, the catch-up's own
     time (as the coordinator says it) and the keys the replacement holds."""
-    with store(port, args) as (type_in, coordinator, gateway):
+    with store(port, args) as (process, coordinator, gateway):
         with ThreadPoolExecutor(16) as pool:
             list(pool.map(lambda key: send(gateway, "PUT", f"/kv/key-{key}", {"value": key}), range(keys)))
         seen = max(event["id"] for event in send(coordinator, "GET", "/status")[1]["events"])
         times, said, killed = {}, "", time.perf_counter()
-        type_in("kill follower2")
+        process.stdin.write(b"kill follower2\n")
+        process.stdin.flush()
         while "serves" not in times and time.perf_counter() < killed + args.dead_after + 30:
             for event in [e for e in send(coordinator, "GET", "/status")[1]["events"] if e["id"] > seen]:
                 seen = event["id"]
@@ -77,8 +75,7 @@ def repair(port, keys, args):
 def main():
     parser = argparse.ArgumentParser(
         description="Time a follower's crash and its repair.",
-        epilog="example: python labs/distributed-kvstore/bench.py",
-        formatter_class=argparse.RawDescriptionHelpFormatter)
+        epilog="example: python labs/distributed-kvstore/bench.py")
     parser.add_argument("--sizes", type=lambda text: [int(size) for size in text.split(",")], default=[1000, 10000],
                         help="keys loaded before each kill (default 1000,10000)")
     flags.add(parser, "heartbeat-interval", "dead-after", dead_after=2.0)

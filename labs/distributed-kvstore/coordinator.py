@@ -1,10 +1,8 @@
 """The kvstore coordinator: it repairs the store, in one loop, until it is whole again.
 
-Lab 3. store.py starts the registry, lab 2's leader and N followers (lab 3's node.py) and the
-gateway, and runs the prompt's commands; this file holds the repair. Each pass of repair() hears the
-registry, then takes the next step toward a whole store: restart, elect, replace. A process that
-still runs is never killed: silent, it may be paused or cut off, and hold acknowledged writes. Only
-the protocol fences it: epochs, the election's quorum, W acks.
+Lab 3. store.py starts the processes and runs the prompt; here each pass of repair() hears the
+registry and takes the next step: restart, elect, replace. A silent process that still runs (paused
+or cut off) is never killed: epochs, the election's quorum and W acks fence it.
 
     python labs/distributed-kvstore/coordinator.py --followers 3 --write-quorum 2 --read-quorum 1
 """
@@ -35,10 +33,9 @@ class Coordinator:
         threading.Thread(target=self.repair, daemon=True).start()
 
     def repair(self):
-        """Every REPAIR_EVERY seconds, the most urgent step toward the whole store; a failed step is
-        tried again on the next pass. A leader dead to the registry, or stepped down (it heard of a
-        newer epoch), calls for an election, and so does one that failed, until one is won. A
-        silent node whose process runs is kept."""
+        """Every REPAIR_EVERY seconds, the most urgent step; a failed one is tried again. A leader
+        dead to the registry or stepped down (it heard of a newer epoch) calls for an election, and
+        a failed election for another, until one is won. A silent node that runs is kept."""
         store = self.store
         while not self.stopping:
             dead, cluster = store.dead(), store.cluster

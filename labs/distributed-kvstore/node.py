@@ -40,13 +40,16 @@ class Node(replication.Node):
         heard = None
         while True:
             time.sleep(interval)
-            role = "gateway" if self.gateway else self.role.name
-            heartbeat = {"name": name, "port": self.server_port, "pid": os.getpid(), "role": role}
+            heartbeat = {"name": name, "port": self.server_port, "pid": os.getpid(),
+                         "role": self.health()["role"]}
             status, reply = send(registry, "POST", "/heartbeat", heartbeat, timeout=interval)
             if (status == 200) != heard:
                 heard = status == 200
                 news = "hears us" if heard else f"does not hear us: {reply.get('error')}"
                 log(f"registry {ports([registry])} {news}")
+
+    def health(self):
+        return dict(super().health(), role="gateway") if self.gateway else super().health()
 
     def promoted(self, epoch, followers):
         """The coordinator chose us, the most complete of the voters: we hold every acknowledged
@@ -62,16 +65,6 @@ class Handler(replication.Handler):
               ("POST", "/lead"): routes.lead, ("PUT", "/followers"): routes.followers,
               ("PUT", "/routes"): routes.routes}
     INTERNAL = (*replication.Handler.INTERNAL, "/vote", "/lead", "/followers", "/routes")
-
-    def route(self, data):
-        """Lab 2's /kv, after the epoch a client knows (X-Epoch: the gateway's, told by the
-        coordinator): if newer, we follow it first. A leader cut off while another was elected steps
-        down here, before it answers a read, and serves nothing until the new leader catches it up."""
-        epoch = self.headers.get("X-Epoch", "")
-        if epoch.isascii() and epoch.isdigit():
-            with self.server.changed:
-                self.server.follow(int(epoch))
-        return super().route(data)
 
     @gateway
     def do_request(self):

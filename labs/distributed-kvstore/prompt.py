@@ -1,8 +1,6 @@
-"""The kvstore's prompt: lab 2's put, get, status, quorum, wait and quit, plus kill, partition and heal.
-
-Lab 3, not a lesson. `kill` crashes the leader, a follower, the gateway or the registry; `partition`
-cuts nodes off from all the others while every process runs on; a replaced follower's old name says
-what took its place.
+"""The kvstore's prompt (lab 3, not a lesson): lab 2's put, get, status, quorum, wait and quit, plus
+kill (the gateway and the registry too), partition and heal. A replaced follower's old name says what
+took its place.
 """
 from labs.replication.display import table
 from labs.replication.prompt import Prompt
@@ -25,7 +23,8 @@ class KVStorePrompt(Prompt):
         """kill NODE: crash that process (kill -9), no goodbye; the registry hears only silence."""
         node = self.node(arg)
         if node and node.up:
-            self.coordinator.kill(node)
+            node.process.kill()
+            self.coordinator.cluster.event("killed", f"{node} (pid {node.process.pid}) crashed: kill -9")
         elif node:
             print(f"{node} is not running", flush=True)
 
@@ -38,16 +37,13 @@ class KVStorePrompt(Prompt):
                          flush=True)
         nodes = [store.cluster.find(name) for name in names]
         if None in nodes or len(nodes) == len(store.cluster.nodes):
-            return print("name some of the nodes (not all): the leader, followers; like partition leader", flush=True)
+            return print("name some of the nodes (not all): the leader, followers; like partition leader",
+                         flush=True)
         store.partition([node.name for node in nodes])
 
     def do_heal(self, arg):
         """heal: the partition is gone; every process reaches every other again."""
         self.coordinator.heal()
-
-    def do_down(self, arg):
-        """down NODE: stop that node's process; the store repairs itself as after a kill."""
-        super().do_down(arg)
 
     def do_up(self, arg):
         """up NODE: lab 2's; here the store brings up what it needs itself."""

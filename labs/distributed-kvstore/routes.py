@@ -1,8 +1,7 @@
-"""The routes of lab 3's processes, the HTTP side of registry.py and node.py: bodies checked first.
-
-Lab 3, not a lesson. The registry's: POST /register and /heartbeat, DELETE /members/<name> (this
-run's processes only), GET /members and /health (anyone). A node's, from the coordinator: POST
-/vote and /lead (an election), PUT /followers (a repair), PUT /routes (the gateway's routes).
+"""The HTTP side of registry.py and node.py (lab 3, not a lesson), each body checked first. The registry's:
+POST /register and /heartbeat, DELETE /members/<name> (this run's processes only), GET /members and /health
+(anyone). A node's, from the coordinator: POST /vote and /lead (an election), PUT /followers (a repair),
+PUT /routes (the gateway's routes).
 """
 import os
 
@@ -12,11 +11,11 @@ from labs.plumbing.jsonhttp import BadRequest
 from labs.replication.routes import answer
 
 MEMBER = '{"name": "follower1", "port": 9102, "pid": 1234, "role": "follower"}'
-ROUTES = '{"epoch": 2, "leader": "127.0.0.1:9101", "followers": ["127.0.0.1:9102"], "write_quorum": 1, "read_quorum": 1}'
+ROUTES = ('{"epoch": 2, "leader": "127.0.0.1:9101", "followers": ["127.0.0.1:9102"], "write_quorum": 1, '
+          '"read_quorum": 1}')
 
 
 def member(handler):
-    """name, port, pid, role from a body like MEMBER."""
     body = handler.read_json(MEMBER, needs=["name", "port", "pid", "role"])
     if not (isinstance(body["name"], str) and body["name"] and type(body["port"]) is int
             and type(body["pid"]) is int and isinstance(body["role"], str)):

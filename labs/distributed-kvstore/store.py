@@ -1,8 +1,6 @@
-"""The kvstore's processes: the registry, lab 2's leader and followers (lab 3's node.py), the gateway.
-
-Lab 3, not a lesson: what coordinator.py repairs. Store starts them, registers each, tells the
-gateway its routes, restarts a gateway or registry that exited, shows what the registry says, runs
-the prompt's commands (put, get: through the gateway; kill; partition, heal), and stops them all.
+"""The kvstore's processes (lab 3, not a lesson): what coordinator.py repairs. Store starts the registry,
+lab 2's leader and followers (node.py) and the gateway, registers them, tells the gateway its routes,
+restarts a gateway or registry that exited, runs put, get, partition and heal, and stops them all.
 """
 import argparse
 import json
@@ -30,21 +28,19 @@ class Store:
 
     def __init__(self, args, show=print_line):
         self.args, self.epoch, self.cut, self.told, self.view = args, 1, [], None, {}
-        self.cluster = Cluster([Replica("leader", "leader", args.base_port)] +
-                               [Replica(f"follower{number}", "follower", args.base_port + number)
-                                for number in range(1, args.followers + 1)], args.logs, show)
+        followers = [Replica(f"follower{k}", "follower", args.base_port + k) for k in range(1, args.followers + 1)]
+        self.cluster = Cluster([Replica("leader", "leader", args.base_port), *followers], args.logs, show)
         self.registry = Replica("registry", "registry", args.registry_port)
         self.gateway = Replica("gateway", "gateway", args.gateway_port)
         self.write_quorum, self.read_quorum = args.write_quorum, args.read_quorum
         # a replaced follower's name -> its successor's; the registry's events shown; when a process exited
         self.successors, self.seen, self.exited = {}, 0, {}
         self.next_port = args.base_port + args.followers + 1
-        # the partition's sides, for every process of this run: see labs/plumbing/jsonhttp.py, across()
+        # the partition's sides, for every process of this run: see across() in labs/plumbing/network.py
         self.cut_file = Path(args.logs).resolve() / "partition.json"
         os.environ["LABS_CUT"] = str(self.cut_file)
 
     def command(self, member, *more):
-        """The command line of a member: the registry's, or node.py's as leader, follower or gateway."""
         args = self.args
         if member is self.registry:
             return [HERE / "registry.py", "--port", member.port, "--suspect-after", args.dead_after / 2,
@@ -54,9 +50,8 @@ class Store:
                    "--delay", args.delay, "--replication-delay", args.replication_delay, "--write-quorum",
                    self.write_quorum, *more]
         if member is self.gateway:
-            routes = self.routes()
-            command += ["--leader", routes["leader"], "--read-from", ",".join(routes["followers"]), "--read-quorum",
-                        self.read_quorum, "--load-balance", args.load_balance]
+            command += ["--leader", self.cluster.leader.address, "--read-from", ",".join(self.routes()["followers"]),
+                        "--read-quorum", self.read_quorum, "--load-balance", args.load_balance]
             if args.rate_limit:
                 command += ["--rate-limit", args.rate_limit, "--limit", args.limit, "--window", args.window]
         elif member.role == "leader":
@@ -70,18 +65,16 @@ class Store:
             self.launch(member)
 
     def launch(self, member, *more):
-        """Start a member; register it (a new registry: every member that runs)."""
+        """Start and register a member; a new registry hears of every member started (an exited one goes dead)."""
         self.cluster.launch(member, self.command(member, *more))
         self.cluster.event("up", f"{member} is up, pid {member.process.pid}")
-        # a new registry: every member started, an exited one too (its silence gets it declared dead)
         started = [n for n in [*self.cluster.nodes, self.gateway] if n.process]
         for other in started if member is self.registry else [member]:
             send(self.registry.address, "POST", "/register", {"name": other.name, "port": other.port,
                                                              "pid": other.process.pid, "role": other.role})
 
     def restart(self, member):
-        """The gateway or the registry, on its port again (a supervisor's job). A new gateway learns every
-        key's version from the leader, so it waits until a leader answers."""
+        """The gateway or the registry, again on its port; a new gateway learns the versions from a leader first."""
         self.cluster.news("dead", f"{member} stopped (killed or crashed): restarting it")
         if member is self.gateway and self.ask(self.cluster.leader, "GET", "/health") is None:
             return self.cluster.news("refused", "the gateway waits for a leader that answers")
@@ -92,57 +85,43 @@ class Store:
             self.cluster.news("refused", str(error))
 
     def ask(self, node, method, path, body=None):
-        """A call to a process of the store: its reply, or None if it does not answer 200."""
         status, reply = send(node.address, method, path, body, timeout=ASK_TIMEOUT)
         return reply if status == 200 else None
 
     def dead(self):
         """The nodes the registry says are dead; its new events, shown as news. None dead while it is silent."""
-        status, view = send(self.registry.address, "GET", "/members", timeout=ASK_TIMEOUT)
-        if status != 200:
+        view = self.ask(self.registry, "GET", "/members")
+        if view is None:
             return []
         self.view, events = view, view["events"]
-        # a new registry counts from 1 again
-        self.seen = 0 if events and events[-1]["id"] < self.seen else self.seen
-        for event in [event for event in events if event["id"] > self.seen]:
-            self.cluster.news(event["event"], f"{event['member']} :{event['port']} ({event['role']}), says the registry")
+        self.seen = 0 if events and events[-1]["id"] < self.seen else self.seen  # a new registry counts from 1
+        for e in [e for e in events if e["id"] > self.seen]:
+            self.cluster.news(e["event"], f"{e['member']} :{e['port']} ({e['role']}), says the registry")
         self.seen = events[-1]["id"] if events else self.seen
-        states = {member["name"]: member["state"] for member in view["members"]}
-        self.diagnose(states)
+        states, now = {member["name"]: member["state"] for member in view["members"]}, time.monotonic()
+        for node in self.cluster.nodes:
+            # exited long ago, yet not dead to the registry: the failure detector keeps it (said once)
+            gone = self.exited.setdefault(node.name, now) if not node.up else self.exited.pop(node.name, None)
+            if gone and now - gone > 3 * self.args.dead_after and states.get(node.name) not in (None, "dead"):
+                self.cluster.news("exercise", f"{node.name} exited, registry: {states[node.name]}; "
+                                              "failure-detector decides")
         return [node for node in self.cluster.nodes if states.get(node.name) == "dead"]
 
     def stepped_down(self):
         """The leader answers as a follower: it heard of a newer epoch (a failed election's)."""
         return (self.ask(self.cluster.leader, "GET", "/health") or {}).get("role") == "follower"
 
-    def diagnose(self, states):
-        """A node whose process exited long ago that the registry does not call dead: the failure detector's
-        answer keeps it in place. Said once, naming the exercise."""
-        now = time.monotonic()
-        for node in self.cluster.nodes:
-            gone = self.exited.setdefault(node.name, now) if not node.up else self.exited.pop(node.name, None)
-            state = states.get(node.name)
-            if gone and now - gone > 3 * self.args.dead_after and state not in (None, "dead"):
-                self.cluster.news("exercise", f"{node.name} exited, registry: {state}; failure-detector "
-                                              f"decides")
-
     def routes(self):
-        """Where the gateway sends writes (the leader) and reads (the followers that run), with W and R."""
         return {"epoch": self.epoch, "leader": self.cluster.leader.address, "write_quorum": self.write_quorum,
                 "followers": [f.address for f in self.cluster.followers if f.up], "read_quorum": self.read_quorum}
 
     def tell_gateway(self):
         """The gateway hears of a change of routes or quorums; again on later passes, until it answers."""
         routes = self.routes()
-        if routes != self.told and send(self.gateway.address, "PUT", "/routes", routes, timeout=ASK_TIMEOUT)[0] == 200:
-            if self.told and (self.told["write_quorum"], self.told["read_quorum"]) != (self.write_quorum,
-                                                                                         self.read_quorum):
-                self.cluster.event("quorum", f"the gateway writes with W = {self.write_quorum} and reads with "
-                                             f"R = {self.read_quorum} from now on")
+        if routes != self.told and self.ask(self.gateway, "PUT", "/routes", routes) is not None:
             self.told = routes
 
     def promoted(self, chosen, epoch):
-        """chosen leads epoch: it takes the leader's place in the map, the old leader's becomes a follower's."""
         with self.cluster.lock:
             old, index = self.cluster.leader, self.cluster.nodes.index(chosen)
             self.cluster.nodes[0], self.cluster.nodes[index] = chosen, old
@@ -156,28 +135,23 @@ class Store:
         return Replica(f"follower{self.args.followers + len(self.successors) + 1}", "follower", port)
 
     def replaced(self, dead, new):
-        """new, caught up, takes dead's place: in the map, in the registry, at the gateway."""
         with self.cluster.lock:
             self.cluster.nodes[self.cluster.nodes.index(dead)] = new
             self.successors[dead.name], self.next_port = new.name, new.port + 1
-        send(self.registry.address, "DELETE", f"/members/{dead.name}", timeout=ASK_TIMEOUT)
+        self.ask(self.registry, "DELETE", f"/members/{dead.name}")
         self.tell_gateway()
         self.cluster.event("up", f"{new} serves reads, in place of {dead.name}")
 
-    def write(self, key, value=None, deleted=False):
-        """The prompt's put: through the gateway, as any client's."""
+    def write(self, key, value):
         started = time.perf_counter()
-        status, reply = send(self.gateway.address, "DELETE" if deleted else "PUT", f"/kv/{quote(key, safe='')}",
-                             None if deleted else {"value": value})
-        tell_write(self.cluster, key, None if deleted else value, status, reply, time.perf_counter() - started)
-        return status, reply
+        status, reply = send(self.gateway.address, "PUT", f"/kv/{quote(key, safe='')}", {"value": value})
+        tell_write(self.cluster, key, value, status, reply, time.perf_counter() - started)
 
     def read(self, key):
-        """The prompt's get: through the gateway (its log says which replica answered, and which were stale)."""
+        """The prompt's get, as any client's (the gateway's log says which replica answered, which were stale)."""
         started = time.perf_counter()
         status, reply = send(self.gateway.address, "GET", f"/kv/{quote(key, safe='')}")
         tell_read(self.cluster, key, status, reply, [], time.perf_counter() - started)
-        return status, reply
 
     def set_quorums(self, write_quorum, read_quorum):
         """W and R from now on: for the gateway (told on the next pass of the repair) and for elections."""
@@ -187,25 +161,18 @@ class Store:
         self.cluster.stop(member)
         self.cluster.event("down", f"{member} is down")
 
-    def kill(self, member):
-        member.process.kill()
-        self.cluster.event("killed", f"{member} (pid {member.process.pid}) crashed: kill -9")
-
     def partition(self, names):
-        """Cut the named nodes off from all the others (the coordinator, registry and gateway among them), both
-        ways: every process reads the cut before it sends. Then which side can still write, and why."""
-        self.cut = names
-        self.cut_file.with_suffix(".new").write_text(json.dumps([self.cluster.find(name).address for name in names]))
-        os.replace(self.cut_file.with_suffix(".new"), self.cut_file)
+        self.cut, new = names, self.cut_file.with_suffix(".new")
+        new.write_text(json.dumps([self.cluster.find(name).address for name in names]))
+        os.replace(new, self.cut_file)
         self.cluster.event("partition", f"{', '.join(names)} | all the others: nothing crosses")
         leader, followers, w = self.cluster.leader, self.cluster.followers, self.write_quorum
         beside = sum(1 for follower in followers if (follower.name in names) == (leader.name in names))
-        can = "can" if beside >= w else "cannot"
-        self.cluster.event("partition", f"the leader's side {can} write: W = {w}, {beside} of "
-                                        f"{len(followers)} followers there")
         others, needed = len(followers) - beside, len(followers) - w + 1
-        can = "can" if others >= needed else "cannot"
-        self.cluster.event("partition", f"the other side {can} elect: N - W + 1 = {needed} votes, it has {others}")
+        self.cluster.event("partition", f"the leader's side {'can' if beside >= w else 'cannot'} write: "
+                                        f"W = {w}, {beside} of {len(followers)} followers there")
+        self.cluster.event("partition", f"the other side {'can' if others >= needed else 'cannot'} elect: "
+                                        f"N - W + 1 = {needed} votes, it has {others}")
 
     def heal(self):
         self.cut = []
@@ -213,7 +180,6 @@ class Store:
         self.cluster.event("heal", "the cut is gone: every process reaches every other again")
 
     def status(self):
-        """GET /status: lab 2's, the gateway and the registry too, what the registry says, and the cut."""
         rows = [dict(row, cut=row["name"] in self.cut) for row in self.cluster.rows()]
         rows += [{"name": m.name, "role": m.role, "port": m.port, "up": m.up, "pid": m.process.pid if m.up else None}
                  for m in (self.gateway, self.registry)]
@@ -227,7 +193,6 @@ class Store:
 
 
 def main(Coordinator):
-    """coordinator.py's command line: the store's settings, checked; the coordinator's whole life."""
     parser = argparse.ArgumentParser(
         description="The kvstore: registry, gateway, a leader, N followers, repaired when one dies.",
         epilog="examples:\n  python labs/distributed-kvstore/coordinator.py --followers 3 --write-quorum 2\n"

@@ -1,9 +1,8 @@
 """Colour for terminal output: green ok, red rejected or dead, yellow suspect or stale.
 
-Colour never carries meaning alone (the text still says it), and it is off when
-NO_COLOR is set or the output is not a terminal, so logs and pipes stay plain.
-On Windows the console is asked, once, to understand the codes (Windows 10 and later
-can); where it cannot, colour stays off and live views print line by line.
+Colour never carries meaning alone (the text still says it). It is off when NO_COLOR is set or the
+output is not a terminal (logs and pipes stay plain), and on a Windows console that cannot be asked
+to understand the codes (Windows 10 and later can).
 """
 import os
 import re
@@ -14,11 +13,9 @@ import time
 CLEAR_LINE, HOME, CLEAR_BELOW = "\033[K", "\033[H", "\033[J"  # the codes live views redraw with
 CODES = {"green": "\033[32m", "red": "\033[31m", "yellow": "\033[33m", "bold": "\033[1m", "dim": "\033[2m"}
 # the colour of each event or state
-WORDS = {**dict.fromkeys(["up", "ack", "write", "read", "caught-up", "alive", "joined", "rejoined", "recovered",
-                          "promoted", "heal"], "green"),
-         **dict.fromkeys(["down", "missed", "refused", "dead", "killed", "removed", "DOWN"], "red"),
-         **dict.fromkeys(["stale", "suspect", "replace", "late", "cut", "kept", "partition", "exercise", "?"],
-                         "yellow")}
+WORDS = {**dict.fromkeys("up ack write read caught-up alive joined rejoined recovered promoted heal".split(), "green"),
+         **dict.fromkeys("down missed refused dead killed removed DOWN".split(), "red"),
+         **dict.fromkeys("stale suspect replace late cut kept partition exercise ?".split(), "yellow")}
 
 
 def console_codes():
@@ -38,12 +35,10 @@ CONSOLE_CODES = console_codes()  # asked once, for the whole program
 
 
 def colour_on():
-    """True when the output is a terminal that understands the codes, and NO_COLOR is not set."""
     return sys.stdout.isatty() and not os.environ.get("NO_COLOR") and CONSOLE_CODES
 
 
 def paint(text, colour):
-    """text in colour, or text unchanged when colour is off."""
     return f"{CODES[colour]}{text}\033[0m" if colour_on() else text
 
 

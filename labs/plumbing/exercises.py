@@ -1,15 +1,9 @@
 """The students' exercises: where each one is, the students' edition, an answer, how a check reports.
 
-An exercise is a few lines of a lab's file between two marker comments:
-    # ---- BEGIN students' TODO (fixed-window): what to write ----
-    ... hints (comments) and the answer (code) ...
-    # ---- END students' TODO ----
-The students' edition is a copy of the repository in which the code between the markers is a stub
-that raises NotImplementedError (the hints stay), without what holds answers (LEFT_OUT). The
-repository keeps the answers; --solution puts one of them into an edition, for a student behind.
-
-    python -m labs.plumbing.exercises ../students                        (make student DEST=../students)
-    python -m labs.plumbing.exercises --solution freshness ../students   (make solution EX=freshness DEST=...)
+An exercise is a few lines of a lab's file between the markers BEGIN (with its name) and END: hints
+(comments), then the answer (code). The students' edition is a copy of the repository without what
+holds answers (LEFT_OUT), each answer a stub that raises NotImplementedError under its hints.
+--solution puts one answer into an edition, for a student behind (make student, make solution).
 """
 import argparse
 import os
@@ -33,25 +27,15 @@ LEFT_OUT = {".git", ".ci", "__pycache__", "logs", "INSTRUCTOR.md", "workshop_mat
 PYTHON = "python" if os.name == "nt" else "python3"
 
 
-def check_command(name=None):
-    """The command that runs the checks of name's lab (of every lab without a name)."""
-    return f"{PYTHON} labs/check.py" + (f" {EXERCISES[name][0]}" if name else "")
-
-
 def needs(name):
     """One line, within 80 columns, for a step that needs exercise name: where to write it, how to check it."""
     lab, path, function = EXERCISES[name]
-    return f"to write: {name}, {function.split('.')[-1]} in {Path(path).name}; {check_command(name)}"
-
-
-def written(name, root=ROOT):
-    """False while the exercise's code is the students' edition's stub."""
-    return STUB.format(name) not in (root / EXERCISES[name][1]).read_text(encoding="utf-8")
+    return f"to write: {name}, {function.split('.')[-1]} in {Path(path).name}; {PYTHON} labs/check.py {lab}"
 
 
 def missing(names):
-    """Of the exercises named, those not written yet."""
-    return [name for name in names if not written(name)]
+    """Of the exercises named, those not written yet: still the students' edition's stub."""
+    return [name for name in names if STUB.format(name) in (ROOT / EXERCISES[name][1]).read_text(encoding="utf-8")]
 
 
 def run_checks(name, checks):
@@ -130,8 +114,7 @@ def student_edition(destination):
         raise SystemExit(f"{destination} is inside the repository: choose a folder outside it")
     if destination.exists() and any(destination.iterdir()):
         raise SystemExit(f"{destination} exists and is not empty: nothing written (delete it first)")
-    shutil.copytree(ROOT, destination, ignore=lambda folder, names: [n for n in names if n in LEFT_OUT],
-                    dirs_exist_ok=True)
+    shutil.copytree(ROOT, destination, ignore=shutil.ignore_patterns(*LEFT_OUT), dirs_exist_ok=True)
     for lab, path, function in EXERCISES.values():
         target = destination / path
         target.write_text(stubbed(target.read_text(encoding="utf-8")), encoding="utf-8")

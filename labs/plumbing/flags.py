@@ -12,7 +12,6 @@ from labs.plumbing import boundary
 
 
 def port(text):
-    """argparse type: a port from 1 to 65535, else one clear error line."""
     if not (text.isascii() and text.isdigit() and 0 < int(text) < 65536):
         raise argparse.ArgumentTypeError(f"{text!r} is not a port from 1 to 65535")
     return int(text)
@@ -72,8 +71,7 @@ def add(parser, *names, **defaults):
 
 
 def serve(parser, args, make, ready):
-    """make() a server on args.host, args.port (in use: one line, exit code 2), print ready(server), serve
-    until Ctrl-C. Student code runs behind the boundary."""
+    """make() a server (a port in use: one line, exit code 2), print ready(server), serve until Ctrl-C."""
     boundary.guard()
     try:
         server = make()

@@ -3,7 +3,6 @@
 JsonHandler answers in JSON, refusals too, and routes by ROUTES: (method, path) -> a function of the
 handler that answers (status, body); a path ending in / passes the rest on (/kv/ -> the key).
 Paths in INTERNAL answer only this run's processes (the secret a coordinator hands its children).
-The calling side, send(), is network.py's.
 """
 import errno
 import hmac
@@ -23,8 +22,6 @@ BODY_DEADLINE = 2.0
 
 
 class BadRequest(Exception):
-    """A request we refuse, with its HTTP status and a message for people."""
-
     def __init__(self, status, message):
         super().__init__(message)
         self.status = status
@@ -68,8 +65,7 @@ class JsonServer(ThreadingHTTPServer):
         except OSError as error:
             if error.errno in (errno.EMFILE, errno.ENFILE) and not self.full:
                 self.full = True
-                print(f"{time.strftime('%H:%M:%S')} too many open files: ulimit -n 1024 raises the limit",
-                      flush=True)
+                print(f"{time.strftime('%H:%M:%S')} too many open files: ulimit -n 1024 raises the limit", flush=True)
             time.sleep(0.05)
             raise
 
@@ -80,8 +76,6 @@ class JsonServer(ThreadingHTTPServer):
 
 
 class JsonHandler(BaseHTTPRequestHandler):
-    """Answers in JSON, keeps connections open between requests, and routes by ROUTES."""
-
     protocol_version = "HTTP/1.1"
     # else a small answer waits ~40 ms on a connection kept open
     disable_nagle_algorithm = True
@@ -109,7 +103,6 @@ class JsonHandler(BaseHTTPRequestHandler):
         return True
 
     def do_request(self):
-        """Answer by ROUTES; whatever they do not name goes to unrouted()."""
         path = urlsplit(self.path).path
         head, _, rest = path[1:].partition("/")
         route = (self.command, f"/{head}/") if rest else (self.command, path)
@@ -181,11 +174,10 @@ class JsonHandler(BaseHTTPRequestHandler):
 
     def send_body(self, status, data, content_type, headers=None):
         self.send_response(status)
-        self.send_header("Content-Type", content_type)
-        self.send_header("Content-Length", str(len(data)))
+        headers = {"Content-Type": content_type, "Content-Length": str(len(data)), **(headers or {})}
         if self.close_connection:
-            self.send_header("Connection", "close")
-        for name, value in (headers or {}).items():
+            headers["Connection"] = "close"
+        for name, value in headers.items():
             self.send_header(name, value)
         self.end_headers()
         if self.command != "HEAD":

@@ -11,7 +11,6 @@ import threading
 
 
 def watch():
-    """Read the parent's pipe until it closes, then exit at once."""
     while os.read(0, 4096):  # the raw descriptor: no lock that exiting would wait for
         pass
     os._exit(0)

@@ -70,7 +70,6 @@ def send(node, method, path, body=None, headers=None, timeout=30):
 
 
 def reuse(node):
-    """The newest connection to node left open by an earlier request, or None."""
     with IDLE_LOCK:
         for index in reversed(range(len(IDLE))):
             if IDLE[index][0] == node:
@@ -78,7 +77,6 @@ def reuse(node):
 
 
 def keep(node, connection):
-    """Leave connection open for the next request to node; beyond KEEP_IDLE, close the oldest."""
     with IDLE_LOCK:
         IDLE.append((node, connection))
         oldest = IDLE.pop(0)[1] if len(IDLE) > KEEP_IDLE else None

@@ -1,9 +1,8 @@
 """Start, watch and stop child processes: what demos, benchmarks and coordinators share.
 
-Whoever starts a process stops it: stop() asks politely (terminate), then insists (kill).
-A child also goes when its parent dies, however it dies (kill -9 too): start() runs it through
-lifeline.py, which exits as soon as the pipe start() gives it as stdin closes.
-stop_on_signals() turns SIGTERM and a closed terminal into a normal exit, so `finally:` runs.
+Whoever starts a process stops it (stop(): terminate, then kill). A child also goes when its parent
+dies, however it dies (kill -9 too): start() runs it through lifeline.py, which exits as soon as its
+stdin, a pipe from the parent, closes. stop_on_signals(): SIGTERM or a closed terminal exits normally.
 """
 import os
 import signal
@@ -18,18 +17,17 @@ from labs.plumbing.network import send
 LIFELINE = Path(__file__).with_name("lifeline.py")
 
 
-def start(script, *args, quiet=True, log=None, env=None):
+def start(script, *args, quiet=True, log=None):
     """Run `python -u script args` as a child that goes when we go (its stdin is our pipe, see lifeline.py);
     its output goes to log (a file, or subprocess.PIPE) if given, else is dropped when quiet, else shown."""
     return subprocess.Popen([sys.executable, "-u", str(LIFELINE), str(script), *map(str, args)],
                             stdin=subprocess.PIPE, stdout=log or (subprocess.DEVNULL if quiet else None),
-                            stderr=subprocess.STDOUT if log else None, env={**os.environ, **(env or {})})
+                            stderr=subprocess.STDOUT if log else None)
 
 
 def output(child):
     """All that a child started with log=subprocess.PIPE printed, once it ended. Line by line, so that Ctrl-C
-    stops the wait while it prints without a pause; not communicate(), whose closing the child's stdin (its
-    lifeline) would stop it at once."""
+    stops the wait; not communicate(): closing the child's stdin (its lifeline) would stop it at once."""
     lines = [line.decode() for line in child.stdout]
     child.wait()
     return "".join(lines)
@@ -60,7 +58,6 @@ def wait_healthy(node, deadline=10, process=None):
 
 
 def stop(process, grace=3):
-    """Stop a child: terminate(), then kill() if it is still there after grace seconds."""
     if process.poll() is None:
         process.terminate()
         try:
@@ -73,8 +70,7 @@ def stop(process, grace=3):
 
 
 def run_script(main):
-    """Run a demo's, bench's or tour's main(): Ctrl-C or SIGTERM end it with one line (its own `finally:`
-    stops its children first), not a traceback."""
+    """Run a demo's, bench's or tour's main(): Ctrl-C or SIGTERM end it with one line, not a traceback."""
     stop_on_signals()
     try:
         main()

@@ -1,10 +1,8 @@
 """Benchmark: what a write quorum costs, what a read quorum costs, and a read while a follower is paused.
 
-Lab 2. Starts a leader and N followers through the lab's Coordinator; sequential writes at each quorum
-W = 1..N and reads at each R = 1..N (p50 and the slowest of each row); then 10 reads with follower1
-paused (SIGSTOP; not on Windows). Numbers, not a test.
-
-    python labs/replication/bench.py --followers 3 --replication-delay 0.1
+Lab 2. A leader and N followers, started by the lab's Coordinator: writes at each W = 1..N and reads at
+each R = 1..N, 10 in a row (p50 and the slowest); then 10 reads with follower1 paused (SIGSTOP; not on
+Windows). Numbers, not a test.
 """
 import argparse
 import os
@@ -14,12 +12,10 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from types import SimpleNamespace
 
 # the repository root, for `import labs...`
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from labs.plumbing import processes
-from labs.plumbing.flags import finite, port
+from labs.plumbing import flags, processes
 from labs.replication.coordinator import Coordinator
 
 
@@ -38,20 +34,17 @@ def main():
         description="Writes at W = 1..N, reads at R = 1..N, reads while a follower is paused.",
         epilog="example: python labs/replication/bench.py --followers 3 --replication-delay 0.1",
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--followers", type=int, default=3, help="N (default 3)")
-    parser.add_argument("--replication-delay", type=finite, default=0.1, help="seconds (default 0.1)")
-    parser.add_argument("--delay", type=finite, default=0.01, help="seconds of work per request (default 0.01)")
-    parser.add_argument("--base-port", type=port, default=9051, help="the leader's port (default 9051)")
+    flags.add(parser, "followers", "replication-delay", "delay", "base-port", replication_delay=0.1, delay=0.01,
+              base_port=9051)
     args = parser.parse_args()
     n = args.followers
-    if n < 2 or min(args.delay, args.replication_delay) < 0:
-        parser.error("--followers must be at least 2 and the delays not negative")
+    if n < 2:
+        parser.error("--followers must be at least 2")
     if not all(processes.port_free(number) for number in range(args.base_port, args.base_port + n + 1)):
         parser.exit(2, f"a port from {args.base_port} to {args.base_port + n} is in use: choose another --base-port\n")
     with tempfile.TemporaryDirectory(prefix="replication-bench-") as logs:
-        coordinator = Coordinator(SimpleNamespace(followers=n, write_quorum=n, read_quorum=1, logs=Path(logs),
-                                                  base_port=args.base_port, delay=args.delay,
-                                                  replication_delay=args.replication_delay), show=None)
+        args.write_quorum, args.read_quorum, args.logs = n, 1, Path(logs)
+        coordinator = Coordinator(args, show=None)
         try:
             coordinator.start()
             print(f"N = {n}, follower k acks after k x {args.replication_delay} s, {args.delay} s of work per "

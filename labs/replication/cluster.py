@@ -2,8 +2,7 @@
 and its HTTP face (GET /status for the wall, GET / for the page; lab 2 adds /kv).
 
 Lab 2, not a lesson: what coordinator.py and lab 3's coordinator use. Each child's output goes to
-logs/<name>.log, and a line from the boundary around students' code also becomes an event, in the
-terminal the student watches. Settings that cannot work, or a port in use: one line, exit code 2.
+logs/<name>.log; a line from the boundary around students' code also becomes an event.
 """
 import json
 import os
@@ -16,7 +15,7 @@ from urllib.parse import parse_qs, urlsplit
 from labs.plumbing import processes
 from labs.plumbing.jsonhttp import JsonHandler, JsonServer
 from labs.plumbing.network import send
-from labs.replication.display import Events
+from labs.replication.display import NUMBERS, Events
 
 PAGE = Path(__file__).parents[1] / "plumbing" / "cluster.html"
 # seconds a replica has to answer the coordinator: a paused one costs a status or a look about this much
@@ -71,13 +70,8 @@ class Cluster:
         """An event that may come again and again (a failure said on every try): counted, not repeated."""
         self.events.add(kind, text, counted=True)
 
-    def refuse(self, status, text):
-        self.event("refused", text)
-        return status, {"error": text}
-
     def launch(self, node, command):
-        """Start node's process with command; up once it answers as itself (its pid, not another program on
-        its port). Its output goes to logs/<name>.log, a line of the students' boundary to the events too."""
+        """Start node's process with command; up once it answers as itself, not another program on its port."""
         process = processes.start(*command, log=subprocess.PIPE)
         threading.Thread(target=self.relay, args=(process, node.name), daemon=True).start()
         if not processes.wait_healthy(node.address, process=process):
@@ -108,14 +102,12 @@ class Cluster:
         return send(node.address, "GET", "/health", timeout=ASK_TIMEOUT)[1] if node.up else {}
 
     def rows(self):
-        """A row per node for GET /status: what its process and its /health say."""
         rows = []
         for node in self.nodes:
             health = self.health(node)
             rows.append({"name": node.name, "role": node.role, "port": node.port, "up": node.up,
                          "pid": node.process.pid if node.up else None,
-                         **{field: health[field] for field in ("keys", "version", "epoch", "writes", "reads",
-                                                               "ready") if field in health}})
+                         **{field: health[field] for field in (*NUMBERS, "ready") if field in health}})
         return rows
 
 
@@ -168,8 +160,8 @@ def check(parser, args, ports):
     args.write_quorum = n if args.write_quorum is None else args.write_quorum
     if n < 1 or not 0 <= args.write_quorum <= n or not 1 <= args.read_quorum <= n:
         parser.error(f"need --followers >= 1, 0 <= --write-quorum <= {n} and 1 <= --read-quorum <= {n}")
-    if args.delay < 0 or args.replication_delay < 0 or args.base_port + n > 65535:
-        parser.error("the delays must not be negative and --base-port must leave room for the nodes")
+    if args.base_port + n > 65535:
+        parser.error("--base-port must leave room for the nodes")
     if len(set(ports)) < len(ports):
         parser.error(f"two of these ports are the same: {', '.join(map(str, ports))}")
     taken = [port for port in ports if not processes.port_free(port)]

@@ -73,6 +73,7 @@ class Coordinator:
         up by the leader's stream; a leader, of a new epoch, first copies the snapshot of the most
         complete follower, so that versions only move forward."""
         self.epoch += node.role == "leader"
+        self.front_door.epoch = self.epoch
         self.cluster.launch(node, self.command(node, "--catch-up"))
         running = [follower for follower in self.cluster.followers if follower.up]
         source = max(running, default=None, key=lambda f: completeness(self.cluster.health(f)))

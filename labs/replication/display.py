@@ -1,11 +1,8 @@
-"""What a coordinator looks like on a wall: one line per event, the node table, a live view.
+"""What a coordinator shows: one line per event, the node table, the wall.
 
-Lab 2, not a lesson. Events keeps the coordinator's events and shows each as one line; a line that
-repeats is shown again only with its count (x10, x100, ...), so no terminal floods. table() and
-frame() turn GET /status into text; watch() redraws a view in place (the wall, lab 3's membership),
-or, piped, prints each new event once.
-
-    python labs/replication/coordinator.py --watch
+Lab 2, not a lesson. A line that repeats is shown again only with its count (x10, x100, ...), so no
+terminal floods. watch() redraws a view in place (the wall, lab 3's membership), or, piped, prints
+each new event once.
 """
 import itertools
 import json
@@ -17,14 +14,12 @@ from collections import deque
 from labs.plumbing.colour import CLEAR_BELOW, CLEAR_LINE, HOME, colour_on, cut, fit, paint, word
 from labs.plumbing.network import send
 
-COLUMNS = f"{'node':<10} {'role':<8} {'port':>5} {'pid':>7} {'state':<5} {'keys':>6} {'version':>8} " \
-          f"{'epoch':>5} {'writes':>6} {'reads':>6}"
+ROW = "{:<10} {:<8} {:>5} {:>7} {} {:>6} {:>8} {:>5} {:>6} {:>6}"  # word() pads the state: colour takes no room
+NUMBERS = ("keys", "version", "epoch", "writes", "reads")
 
 
 class Events:
-    """The newest KEEP events, for GET /status; each shown as one line as it happens. News that may
-    repeat (what the registry says, a repair step, a student's exercise) is counted instead: shown
-    again only at x10, x100, ..."""
+    """The newest KEEP events (for GET /status), each shown as one line as it happens."""
 
     KEEP = 200
 
@@ -33,7 +28,7 @@ class Events:
         self.ids, self.lock = itertools.count(1), threading.Lock()
 
     def add(self, kind, text, data=None, counted=False):
-        """Keep one event; data: fields for drawings (the key, the follower), like the page's."""
+        """Keep one event and show it; data: fields for the page's drawings; counted: news that may repeat."""
         with self.lock:
             count = self.counts[kind, text] = self.counts.get((kind, text), 0) + 1 if counted else 1
             event = {**(data or {}), "id": next(self.ids), "time": time.strftime("%H:%M:%S"), "kind": kind,
@@ -57,35 +52,30 @@ def event_line(event):
 
 def table(status):
     """The node table: role, port, state, keys, newest version, epoch, writes applied, reads served."""
-    lines = [paint(COLUMNS, "bold")]
+    lines = [paint(ROW.format("node", "role", "port", "pid", "state", *NUMBERS), "bold")]
     for node in status["nodes"]:
         # late: catching up; cut: across the partition; ?: running, but no answer (paused)
         state = "DOWN" if not node["up"] else "cut" if node.get("cut") else "?" if "version" not in node \
             and node["role"] in ("leader", "follower") else "late" if node.get("ready") is False else "up"
-        numbers = [node.get(field, "-") for field in ("keys", "version", "epoch", "writes", "reads")]
+        numbers = [node.get(field, "-") for field in NUMBERS]
         numbers[1] = f"v{numbers[1]}" if numbers[1] != "-" else "-"
-        lines.append(f"{node['name']:<10} {node['role']:<8} {node['port']:>5} {node['pid'] or '-':>7} "
-                     f"{word(state, 5)} {numbers[0]:>6} {numbers[1]:>8} {numbers[2]:>5} {numbers[3]:>6} {numbers[4]:>6}")
+        lines.append(ROW.format(node["name"], node["role"], node["port"], node["pid"] or "-", word(state, 5), *numbers))
     return lines
 
 
 def quorum_line(status):
-    """Whether every read quorum meets every write quorum, in words."""
     n, w, r = status["followers"], status["write_quorum"], status["read_quorum"]
     if r + w > n:
         return f"R + W = {r} + {w} > N = {n}: every read meets a follower that holds the newest write"
-    return f"R + W = {r} + {w} <= N = {n}: a read can miss the newest write; the freshness rule checks"
+    return f"R + W = {r} + {w} <= N = {n}: a read can miss the newest write; is_fresh checks it"
 
 
 def said(status, reply):
-    """A replica's answer in an event line: "blue" v3, not found v4, or no answer (and why)."""
-    if status in (200, 404):
-        return f"{short(reply['value']) if status == 200 else 'not found'} v{reply['version']}"
-    return f"no answer ({reply.get('error', status)})"
+    """A replica's answer (200 or 404) in an event line: "blue" v3, or not found v4."""
+    return f"{short(reply['value']) if status == 200 else 'not found'} v{reply['version']}"
 
 
 def short(value, width=20):
-    """A value as JSON, cut to width characters: event lines fit a terminal."""
     text = json.dumps(value)
     return text if len(text) <= width else text[:width - 3] + "..."
 
@@ -103,26 +93,23 @@ def frame(status, port):
 def watch(name, fetch, frame, events, every=0.5):
     """Poll fetch() -> (status, view) and redraw frame(view) in place; piped (or NO_COLOR), print each new
     event of events(view), [(id, line)], once. When it stops answering, say so once, and wait for it."""
-    live, seen, said_last = colour_on(), 0, None
+    live, seen, silent = colour_on(), 0, False
+    problem = cut(f"{name} does not answer: waiting for it (Ctrl-C leaves)", 80)
     try:
         while True:
             status, view = fetch()
             if status != 200:
-                problem = cut(f"{name} does not answer: waiting for it (Ctrl-C leaves)", 80)
-                if problem != said_last:
+                if not silent:
                     print((HOME + CLEAR_BELOW if live else "") + problem, flush=True)
-                said_last = problem
             elif live:
-                said_last = None
                 print(HOME + "\n".join(line + CLEAR_LINE for line in frame(view)) + CLEAR_BELOW, end="", flush=True)
             else:
-                said_last, items = None, events(view)
+                items = events(view)
                 # a new coordinator (or registry) counts from 1 again
                 seen = 0 if items and items[-1][0] < seen else seen
-                for number, line in items:
-                    if number > seen:
-                        print(line, flush=True)
+                print("".join(f"{line}\n" for number, line in items if number > seen), end="", flush=True)
                 seen = items[-1][0] if items else seen
+            silent = status != 200
             time.sleep(every)
     except KeyboardInterrupt:
         print()
@@ -134,7 +121,6 @@ def shown(events):
 
 
 def watch_coordinator(port):
-    """coordinator.py --watch: the wall of the coordinator on port."""
     watch(f"the coordinator on :{port}", lambda: send(f"127.0.0.1:{port}", "GET", "/status"),
           lambda status: frame(status, port), lambda status: shown(status["events"]))
 

@@ -69,9 +69,8 @@ class FrontDoor:
 
     def __init__(self, leader, followers, write_quorum, read_quorum, strategy="round-robin"):
         self.leader, self.write_quorum, self.read_quorum = leader, write_quorum, read_quorum
-        # the newest leader's epoch we were told of (lab 3): a replica that follows an older one
-        # hears of it with our read, and steps down before it answers
-        self.epoch = 0
+        # the newest leader's epoch we know: each read tells it (a replica of an older one follows)
+        self.epoch = 1
         # lab 1's strategy picks the follower a read asks first
         self.balancer, self.freshness = STRATEGIES[strategy](list(followers)), Freshness()
 

@@ -121,6 +121,12 @@ class Handler(JsonHandler, single.Handler):
     def route(self, data):
         """Lab 1's key-value API, with versions: reads anywhere; the node's role decides a write."""
         server, method, path = self.server, self.command, urlsplit(self.path).path
+        # the newest epoch the client knows (X-Epoch): a leader cut off while another was elected
+        # steps down before it answers, and serves nothing until caught up
+        epoch = self.headers.get("X-Epoch", "")
+        if epoch.isascii() and epoch.isdigit():
+            with server.changed:
+                server.follow(int(epoch))
         if not server.ready:
             raise BadRequest(503, "catching up: serving nothing until it holds what others hold")
         if (method, path) == ("GET", "/kv"):

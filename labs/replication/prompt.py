@@ -1,10 +1,8 @@
 """The coordinator's prompt: put, get, down, up, status, quorum, wait, quit (stdlib cmd), and run().
 
-Lab 2, not a lesson. Reads a terminal, commands piped on stdin, or a --script file alike; piped or
-scripted, it echoes each command, so the output reads as a transcript, and prints # comment lines.
+Lab 2, not a lesson. A terminal, commands piped on stdin and a --script file alike; piped or
+scripted, each command is echoed (the output reads as a transcript) and a # line printed, not run.
 run() is a coordinator's whole life: its API served, its nodes started, the prompt, all stopped.
-
-    python labs/replication/coordinator.py --script labs/replication/demo.txt
 """
 import cmd
 import json
@@ -53,14 +51,12 @@ class Prompt(cmd.Cmd):
         self.typing = not stop
         return stop
 
-    def get_names(self):
-        """The commands `help` lists: EOF (the end of a piped script) is no command to type."""
-        return [name for name in super().get_names() if name != "do_EOF"]
-
     def precmd(self, line):
-        """Piped or scripted: show each command; a # line is narration, printed and not run."""
+        """Piped or scripted: show each command; a # line is narration, printed and not run. EOF: quit."""
         self.typing = False
-        if not self.use_rawinput and line.strip() and line != "EOF":
+        if line == "EOF":
+            return "quit"
+        if not self.use_rawinput and line.strip():
             print(paint(line.strip(), "bold") if line.startswith("#") else f"{self.PROMPT}{line.strip()}", flush=True)
         return "" if line.startswith("#") else line
 
@@ -140,13 +136,11 @@ class Prompt(cmd.Cmd):
     def do_quit(self, arg):
         """quit: stop every process and the coordinator."""
         return True
-    do_EOF = do_quit
 
 
 def run(parser, args, coordinator, handler, prompt, banner):
     """A coordinator's whole life: its API on --port, its nodes started, the prompt (or --script) until
-    quit; then every process it started stops, however it ends. Student code runs behind the
-    boundary."""
+    quit; then every process it started stops, however it ends. Student code runs behind the boundary."""
     boundary.guard()
     try:
         server = CoordinatorServer((args.host, args.port), handler, coordinator)

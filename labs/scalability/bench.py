@@ -1,10 +1,6 @@
-"""Benchmark: the same load through each load balancing strategy, on unequal nodes.
-
-Lab 1. For nodes with 1, 2, 4 (and 8) workers and 12 or 20 client threads: throughput and p95 of
-each strategy, beside the ideal (the workers the threads can keep busy / delay), with client.py as
-students run it. Numbers, not a test.
-
-    python labs/scalability/bench.py
+"""Benchmark (lab 1): the same load through each load balancing strategy, on nodes with 1, 2, 4
+(and 8) workers and 12 or 20 client threads, sent by client.py as students run it: throughput and
+p95 beside the ideal (the workers the threads can keep busy / delay). Numbers, not a test.
 """
 import argparse
 import re
@@ -14,12 +10,10 @@ from pathlib import Path
 
 # the repository root, for `import labs...`
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from labs.plumbing import processes
-from labs.plumbing.flags import port
-from labs.scalability.demo import start_node
+from labs.plumbing import flags, processes
+from labs.scalability.demo import HERE, start_node
 from labs.scalability.load_balancer import STRATEGIES
 
-HERE = Path(__file__).resolve().parent
 # workers of each node, client threads
 CONFIGS = [((1, 2, 4), 12), ((1, 2, 4, 8), 12), ((1, 2, 4, 8), 20)]
 SUMMARY = re.compile(r"^(\d+) requests in ([\d.]+) s: .*p95 (\d+) ms(?:; (\d+) failed)?$", re.M)
@@ -28,35 +22,41 @@ SUMMARY = re.compile(r"^(\d+) requests in ([\d.]+) s: .*p95 (\d+) ms(?:; (\d+) f
 def strategies(first, workers, threads, delay, seconds):
     """One line per strategy: the same requests (about `seconds` of ideal work) through each."""
     children, ideal = [], min(sum(workers), threads) / delay
+    nodes = ",".join(str(first + number) for number in range(len(workers)))
     try:
         for number, count in enumerate(workers):
             start_node(children, first + number, "--workers", count, "--delay", delay)
-        nodes = ",".join(str(first + number) for number in range(len(workers)))
-        print(f"\nnodes with {'/'.join(map(str, workers))} workers, {threads} threads: ideal {ideal:.0f} requests/s")
+        print(f"\nnodes with {'/'.join(map(str, workers))} workers, {threads} threads:"
+              f" ideal {ideal:.0f} requests/s")
         for name in STRATEGIES:
-            client = processes.start(HERE / "client.py", "--requests", int(ideal * seconds), "--concurrency",
-                                     threads, "--nodes", nodes, "--strategy", name, log=subprocess.PIPE)
-            children.append(client)
-            requests, wall, p95, failed = (float(n or 0) for n in SUMMARY.search(processes.output(client)).groups())
+            children.append(processes.start(
+                HERE / "client.py", "--requests", int(ideal * seconds), "--concurrency", threads,
+                "--nodes", nodes, "--strategy", name, log=subprocess.PIPE))
+            summary = SUMMARY.search(processes.output(children[-1])).groups()
+            requests, wall, p95, failed = (float(n or 0) for n in summary)
             throughput = (requests - failed) / wall
-            print(f"  {name:<20} {throughput:6.1f} requests/s  p95 {p95:5.0f} ms  {throughput / ideal:4.0%} of ideal"
-                  + (f"  {failed:.0f} failed" if failed else ""), flush=True)
+            failures = f"  {failed:.0f} failed" if failed else ""
+            print(f"  {name:<20} {throughput:6.1f} requests/s  p95 {p95:5.0f} ms"
+                  f"  {throughput / ideal:4.0%} of ideal{failures}", flush=True)
     finally:
         for child in children:
             processes.stop(child)
 
 
 def main():
-    parser = argparse.ArgumentParser(
-        description="Load balancing strategies on unequal nodes.",
-        epilog="example: python labs/scalability/bench.py", formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--port", type=port, default=18501, help="port of the first node (default 18501)")
-    parser.add_argument("--delay", type=float, default=0.1, help="seconds of work per request (default 0.1)")
-    parser.add_argument("--seconds", type=float, default=5, help="ideal seconds of work per run (default 5)")
+    parser = argparse.ArgumentParser(description="Load balancing strategies on unequal nodes.",
+                                     epilog="example: python labs/scalability/bench.py")
+    parser.add_argument("--port", type=flags.port, default=18501,
+                        help="port of the first node (default 18501)")
+    parser.add_argument("--delay", type=float, default=0.1,
+                        help="seconds of work per request (default 0.1)")
+    parser.add_argument("--seconds", type=float, default=5,
+                        help="ideal seconds of work per run (default 5)")
     args = parser.parse_args()
     if not (args.delay > 0 and args.seconds > 0):
         parser.error("--delay and --seconds must be more than 0")
-    print(f"{args.delay} s of work per request; each run sends what the nodes could serve in {args.seconds:g} s")
+    print(f"{args.delay} s of work per request;"
+          f" each run sends what the nodes could serve in {args.seconds:g} s")
     for workers, threads in CONFIGS:
         strategies(args.port, workers, threads, args.delay, args.seconds)
 

@@ -114,10 +114,8 @@ def load_balancer(handle):
         balancer = handler.server.balancer
         if balancer is None:
             return handle(handler)
-        # its page, what the page draws, a browser's icon
         if front.answers_itself(handler):
             return
-        # all of it, before any backend is bothered
         body = front.read_json(handler)
         for _ in balancer.nodes:
             node = balancer.pick()

@@ -1,18 +1,16 @@
 """An ASCII bar chart of where a client's requests went: the chart client.py prints at the end.
 
-Starts from workshop step 02's bar chart: one bar of # per node, the requests it served. Lab 1 adds a
-second, red bar of x: the requests a node rejected (429). A front (or lab 3's gateway), which passes
-requests on, gets a row only for what it answered itself.
+Step 02's chart, a bar of # per node (the requests it served), plus a red bar of x: those it
+rejected (429). A front (or lab 3's gateway) gets a row only for what it answered itself.
 """
 from labs.plumbing.colour import paint
 
-# characters of the longest bar
-WIDTH = 40
+WIDTH = 40  # characters of the longest bar
 
 
 def bar_chart(counts, rejected=None, labels=None, width=WIDTH):
-    """Lines of a bar chart: one bar per node, scaled so the biggest count fills width; under it a red
-    bar of x for the node's rejected requests (429), when it has any."""
+    """Lines of a bar chart: a bar per node, the biggest count filling width; under it a red bar
+    of x for the node's rejected requests (429), if any."""
     rejected, labels = rejected or {}, labels or {}
     biggest = max([*counts.values(), *rejected.values()], default=0) or 1
     lines = []
@@ -29,11 +27,11 @@ def bar_chart(counts, rejected=None, labels=None, width=WIDTH):
 
 
 def chart(results, nodes):
-    """The chart of a client's run, from its results, (node that answered, status, seconds) each: a row
-    per node that answered. A node of `nodes` that passed requests on has a row only for what it
-    answered itself, labelled front."""
+    """The chart of a client's results, (node that answered, status, seconds) each: a row per
+    node that answered; a node of `nodes` that passed requests on is labelled front."""
     answered = sorted({node for node, _, _ in results})
-    fronts = {node: f"{node} front" for node in nodes if any(name not in nodes for name in answered)}
+    passed_on = any(name not in nodes for name in answered)
+    fronts = {node: f"{node} front" for node in nodes if passed_on}
     served = {node: sum(1 for name, status, _ in results if name == node and 200 <= status < 300)
               for node in answered}
     rejected = {node: sum(1 for name, status, _ in results if name == node and status == 429)
