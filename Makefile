@@ -1,7 +1,7 @@
 # Every target is one python command; the README lists them for people without make.
 PYTHON ?= python3
 
-.PHONY: demo test check student solution doctor clean demo-scalability bench-scalability demo-replication bench-replication demo-kvstore bench-kvstore
+.PHONY: demo test check student solution doctor clean demo-scalability bench-scalability demo-replication demo-kvstore
 
 # the three labs' scripted demos, one after the other
 demo: demo-scalability demo-replication demo-kvstore
@@ -15,14 +15,8 @@ bench-scalability:
 demo-replication:
 	$(PYTHON) labs/replication/coordinator.py --script labs/replication/demo.txt
 
-bench-replication:
-	$(PYTHON) labs/replication/bench.py
-
 demo-kvstore:
 	$(PYTHON) labs/distributed-kvstore/coordinator.py --write-quorum 2 --script labs/distributed-kvstore/demo.txt
-
-bench-kvstore:
-	$(PYTHON) labs/distributed-kvstore/bench.py
 
 test:
 	$(PYTHON) -m tests

@@ -82,13 +82,11 @@ class HostileSettingsTest(unittest.TestCase):
     SETTINGS = {  # every number of seconds that lab 2's and lab 3's scripts take
         "labs/replication/node.py": ["--delay", "--replication-delay"],
         "labs/replication/coordinator.py": ["--delay", "--replication-delay"],
-        "labs/replication/bench.py": ["--delay", "--replication-delay"],
         f"{KV}/coordinator.py": ["--delay", "--replication-delay", "--heartbeat-interval", "--dead-after", "--window"],
         f"{KV}/node.py": ["--delay", "--replication-delay", "--heartbeat-interval", "--window"],
         f"{KV}/registry.py": ["--suspect-after", "--dead-after"],
         f"{KV}/membership.py": ["--every"],
         f"{KV}/client.py": ["--seconds"],
-        f"{KV}/bench.py": ["--heartbeat-interval", "--dead-after"],
     }
 
     def test_nan_or_infinity_for_any_setting_is_one_line_and_exit_code_2(self):

@@ -8,7 +8,7 @@ from pathlib import Path
 
 # the repository root, and this folder, for `import labs...` and `import registry`
 sys.path[:0] = [str(Path(__file__).resolve().parents[2]), str(Path(__file__).resolve().parent)]
-from labs.plumbing.boundary import deadline, raised
+from labs.plumbing.boundary import attempt
 from labs.plumbing.exercises import run_checks
 from registry import STATES, Registry
 
@@ -25,14 +25,9 @@ def expect(state, silences):
         for silence in silences(suspect, dead):
             lines = [f"suspect after {suspect:g} s, dead after {dead:g} s; silent {silence:g} s",
                      f"expected: {state!r}"]
-            try:
-                got = deadline(Registry.state_after, registry, silence)
-            except TimeoutError as error:
-                raise TimeoutError("\n".join([*lines, f"got:      {error}"]))
-            except NotImplementedError:
-                raise
-            except Exception as error:
-                return lines + raised(error, Registry.state_after)
+            got, problem = attempt(lines, Registry.state_after, registry, silence)
+            if problem:
+                return problem
             if got != state:
                 lines.append(f"got:      {got!r}")
                 if isinstance(got, str) and got.lower() in STATES and got not in STATES:

@@ -34,15 +34,15 @@ class Coordinator:
 
     def repair(self):
         """Every REPAIR_EVERY seconds, the most urgent step; a failed one is tried again. A leader
-        dead to the registry or stepped down (it heard of a newer epoch) calls for an election, and
-        a failed election for another, until one is won. A silent node that runs is kept."""
+        lost (dead and silent, or stepped down: it heard of a newer epoch) calls for an election,
+        and a failed election for another, until one is won. A silent node that runs is kept."""
         store = self.store
         while not self.stopping:
             dead, cluster = store.dead(), store.cluster
             exited = [node for node in dead if not node.up]
             if not store.registry.up:
                 store.restart(store.registry)
-            elif cluster.leader in dead or store.stepped_down() or self.unfinished:
+            elif self.unfinished or store.leader_lost(dead):
                 self.elect()
             elif not store.gateway.up:
                 store.restart(store.gateway)

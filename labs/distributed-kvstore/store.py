@@ -107,9 +107,11 @@ class Store:
                                               "failure-detector decides")
         return [node for node in self.cluster.nodes if states.get(node.name) == "dead"]
 
-    def stepped_down(self):
-        """The leader answers as a follower: it heard of a newer epoch (a failed election's)."""
-        return (self.ask(self.cluster.leader, "GET", "/health") or {}).get("role") == "follower"
+    def leader_lost(self, dead):
+        """The leader is dead to the registry and silent to us too (exited, paused, cut off), or answers as a
+        follower (it heard of a newer epoch). A leader that answers leads on, back from a cut or a pause."""
+        health = self.ask(self.cluster.leader, "GET", "/health")
+        return health["role"] == "follower" if health else self.cluster.leader in dead
 
     def routes(self):
         return {"epoch": self.epoch, "leader": self.cluster.leader.address, "write_quorum": self.write_quorum,

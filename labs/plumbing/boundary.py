@@ -3,7 +3,7 @@
 guard() puts it around every exercise a process loaded, as the process starts: the lesson files stay
 plain. A call that raises, answers what RULES refuse, is not written yet or takes over SLOW seconds
 prints one line (the exercise, file:line, what went wrong) once per distinct problem, and the caller
-gets the safe answer. deadline() gives a check's call a time limit: an endless loop cannot hold it.
+gets the safe answer. attempt() gives a check's call a time limit: an endless loop cannot hold it.
 """
 import functools
 import sys
@@ -75,11 +75,6 @@ def where(error, function):
     return f"{Path(frames[-1].filename).name}:{frames[-1].lineno}"
 
 
-def raised(error, function):
-    """A check's lines for a call that raised: where, then what."""
-    return [f"got:      {type(error).__name__} at {where(error, function)}", f"          {error}"]
-
-
 def say(line, key):
     """Print line, cut to 80 columns (what matters comes first), once for each key, in one write."""
     with SAID_LOCK:
@@ -87,6 +82,19 @@ def say(line, key):
             return
         SAID.add(key)
     print(line[:80] + "\n", end="", flush=True)
+
+
+def attempt(lines, function, *args):
+    """A check's call: (answer, None), or (None, lines and where and what it raised). Not written yet goes on up;
+    no answer within the deadline is a TimeoutError under lines."""
+    try:
+        return deadline(function, *args), None
+    except TimeoutError as error:
+        raise TimeoutError("\n".join([*lines, f"got:      {error}"]))
+    except NotImplementedError:
+        raise
+    except Exception as error:
+        return None, [*lines, f"got:      {type(error).__name__} at {where(error, function)}", f"          {error}"]
 
 
 def deadline(function, *args, seconds=1.0):

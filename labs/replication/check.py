@@ -8,7 +8,7 @@ from pathlib import Path
 
 # the repository root, for `import labs...`
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from labs.plumbing.boundary import deadline, raised
+from labs.plumbing.boundary import attempt, deadline
 from labs.plumbing.exercises import run_checks
 from labs.replication.freshness import Freshness, quorum_read
 
@@ -31,14 +31,9 @@ def judge(cases, values=True):
         answer = {200: f"the value at v{version}", 404: f"not found at v{version}"}.get(status, f"status {status}")
         lines = [f"v{newest} acknowledged; a replica answers {answer}",
                  f"expected: {fresh} ({'fresh' if fresh else 'stale'})"]
-        try:
-            got = deadline(freshness.is_fresh, "k", status, reply(status, version))
-        except TimeoutError as error:
-            raise TimeoutError("\n".join([*lines, f"got:      {error}"]))
-        except NotImplementedError:
-            raise
-        except Exception as error:
-            return lines + raised(error, Freshness.is_fresh)
+        got, problem = attempt(lines, freshness.is_fresh, "k", status, reply(status, version))
+        if problem:
+            return problem
         if type(got) is not bool or values and got is not fresh:
             lines.append(f"got:      {got!r}")
             if isinstance(got, bool) and status in (200, 404) and (str(version) >= str(newest)) == got:

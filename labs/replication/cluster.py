@@ -4,13 +4,11 @@ and its HTTP face (GET /status for the wall, GET / for the page; lab 2 adds /kv)
 Lab 2, not a lesson: what coordinator.py and lab 3's coordinator use. Each child's output goes to
 logs/<name>.log; a line from the boundary around students' code also becomes an event.
 """
-import json
 import os
 import secrets
 import subprocess
 import threading
 from pathlib import Path
-from urllib.parse import parse_qs, urlsplit
 
 from labs.plumbing import processes
 from labs.plumbing.jsonhttp import JsonHandler, JsonServer
@@ -96,7 +94,8 @@ class Cluster:
         for node in [*self.nodes, *others]:
             if node.process:
                 processes.stop(node.process)
-        print(f"stopped the {len(self.nodes) + len(others)} processes", flush=True)
+        if self.events.show:
+            self.events.show(f"stopped the {len(self.nodes) + len(others)} processes")
 
     def health(self, node):
         return send(node.address, "GET", "/health", timeout=ASK_TIMEOUT)[1] if node.up else {}
@@ -112,15 +111,13 @@ class Cluster:
 
 
 class StatusHandler(JsonHandler):
-    """A coordinator's HTTP face: GET / (the page), GET /status (indented with ?pretty)."""
+    """A coordinator's HTTP face: GET / (the page), GET /status."""
 
     def page(self):
         self.send_body(200, PAGE.read_bytes(), "text/html; charset=utf-8", {"Cache-Control": "no-cache"})
 
     def status(self):
-        pretty = "pretty" in parse_qs(urlsplit(self.path).query, keep_blank_values=True)
-        body = json.dumps(self.server.coordinator.status(), indent=2 if pretty else None)
-        self.send_body(200, body.encode() + b"\n", "application/json")
+        return 200, self.server.coordinator.status()
 
     def log_line(self, status):
         """No line per request: the coordinator's terminal is its prompt."""

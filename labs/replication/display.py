@@ -142,9 +142,10 @@ def tell_write(cluster, key, value, status, reply, seconds):
 
 
 def tell_read(cluster, key, status, reply, answers, seconds):
-    """The event lines of a read: each answer not reported (stale, or none), then the read, or the refusal."""
-    newest = reply.get("version", 0) if status in (200, 404) else max(
-        [answer.get("version", 0) for _, _, answer in answers], default=0)
+    """The event lines of a read: the refusal (it says why), or each answer not reported, then the read."""
+    if status not in (200, 404):
+        return cluster.event("refused", f"read {key}: {reply['error']}")
+    newest = reply["version"]
     for node, said_status, answer in answers:
         name = cluster.name_of(node)
         if said_status in (200, 404) and answer["version"] < newest:
@@ -152,8 +153,6 @@ def tell_read(cluster, key, status, reply, answers, seconds):
                           {"key": key, "node": name})
         elif said_status not in (200, 404):
             cluster.event("missed", f"{key}: {name} did not answer ({str(answer.get('error', said_status))[:28]})")
-    if status not in (200, 404):
-        return cluster.event("refused", f"read {key}: {reply['error']}")
     name = cluster.name_of(reply["node"])
     cluster.event("read", f"{key} = {said(status, reply)} from {name}, {seconds * 1000:.0f} ms",
                   {"key": key, "served_by": [name]})

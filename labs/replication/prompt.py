@@ -15,11 +15,6 @@ from labs.plumbing.colour import CLEAR_LINE, CONSOLE_CODES, paint
 from labs.replication.cluster import CoordinatorServer
 from labs.replication.display import quorum_line, table
 
-try:
-    # line editing and history at the prompt, and what was typed so far
-    import readline
-except ImportError:
-    readline = None
 
 
 class Prompt(cmd.Cmd):
@@ -39,10 +34,9 @@ class Prompt(cmd.Cmd):
 
     def show(self, line):
         """An event line, from the start of the terminal's line; one that arrives at the prompt goes above a
-        fresh prompt, with what was typed so far (where readline exists: Linux, macOS)."""
-        typed = readline.get_line_buffer() if readline and self.typing else ""
+        fresh prompt (what was typed so far stays typed: Enter sends it)."""
         clear = CLEAR_LINE if CONSOLE_CODES else ""
-        print(f"\r{line}{clear}\n" + (f"{self.prompt}{typed}" if self.typing else ""), end="", flush=True)
+        print(f"\r{line}{clear}\n" + (self.prompt if self.typing else ""), end="", flush=True)
 
     def preloop(self):
         self.typing = True

@@ -46,15 +46,12 @@ def strategies(first, workers, threads, delay, seconds):
 def main():
     parser = argparse.ArgumentParser(description="Load balancing strategies on unequal nodes.",
                                      epilog="example: python labs/scalability/bench.py")
-    parser.add_argument("--port", type=flags.port, default=18501,
-                        help="port of the first node (default 18501)")
-    parser.add_argument("--delay", type=float, default=0.1,
-                        help="seconds of work per request (default 0.1)")
-    parser.add_argument("--seconds", type=float, default=5,
-                        help="ideal seconds of work per run (default 5)")
+    parser.add_argument("--port", type=flags.port, default=18501, help="port of the first node (default 18501)")
+    flags.add(parser, "delay")
+    parser.add_argument("--seconds", type=flags.at_least(0.1), default=5, help="ideal work per run (default 5)")
     args = parser.parse_args()
-    if not (args.delay > 0 and args.seconds > 0):
-        parser.error("--delay and --seconds must be more than 0")
+    if args.delay <= 0:
+        parser.error("--delay must be more than 0")
     print(f"{args.delay} s of work per request;"
           f" each run sends what the nodes could serve in {args.seconds:g} s")
     for workers, threads in CONFIGS:

@@ -9,7 +9,7 @@ from pathlib import Path
 
 # the repository root, for `import labs...`
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
-from labs.plumbing.boundary import deadline, raised
+from labs.plumbing.boundary import attempt, deadline
 from labs.plumbing.exercises import run_checks
 from labs.scalability.rate_limiter import FixedWindow
 
@@ -23,14 +23,9 @@ def expect(what, limit, window, requests, expected, part=0):
     limiter = FixedWindow(limit, window, lambda: now)
     for now, client in requests:
         asked = f"expected: an answer for client {client} at {now:g} s"
-        try:
-            answer = deadline(limiter.allow, client)
-        except TimeoutError as error:
-            raise TimeoutError("\n".join([what, asked, f"got:      {error}"]))
-        except NotImplementedError:
-            raise
-        except Exception as error:
-            return [what, asked, *raised(error, limiter.allow)]
+        answer, problem = attempt([what, asked], limiter.allow, client)
+        if problem:
+            return problem
         triple = isinstance(answer, tuple) and len(answer) == 3
         if expected is None and not (triple and type(answer[0]) is bool):
             return [what, "expected: (True or False, remaining, seconds to the next window)",
