@@ -9,7 +9,8 @@ import sys
 import unittest
 
 from tests.helpers import holds_for, http, needs, output, wait_until
-from tests.test_partitions import Store
+from tests.kvstore import Store
+from tests.test_partitions import AT_ONCE
 
 POSIX_ONLY = unittest.skipIf(sys.platform == "win32", "SIGSTOP and SIGCONT exist on Linux and macOS only")
 
@@ -118,7 +119,7 @@ class CompoundFaultsTest(unittest.TestCase):
         self.assertEqual(pids(store)["follower1"], before["follower1"])
 
     def test_leader_and_follower_killed_together_come_back_to_full_strength(self):
-        store = Store(self)  # W = N = 3
+        store = Store(self, *AT_ONCE)  # W = N = 3
         acked = self.acknowledge(store, {f"k{i}": i for i in range(5)})
         before = pids(store)
         os.kill(before["leader"], signal.SIGKILL)
@@ -129,7 +130,7 @@ class CompoundFaultsTest(unittest.TestCase):
         self.assertEqual(put(store, "after", 1)[0], 201)  # through the gateway, at W = 3
 
     def test_the_promoted_leader_killed_while_its_replacement_catches_up_is_replaced_too(self):
-        store = Store(self, "--write-quorum", 2)
+        store = Store(self, *AT_ONCE, "--write-quorum", 2)
         acked = self.acknowledge(store, {"colour": "blue"})
         os.kill(pids(store)["leader"], signal.SIGKILL)
         promoted = wait_until(lambda: store.event("promoted", r"leads epoch 2"), 10, "a new leader")["text"].split()[0]
@@ -140,7 +141,7 @@ class CompoundFaultsTest(unittest.TestCase):
         self.assertNotIn(promoted, pids(store))  # dead, exited: replaced
 
     def test_gateway_and_leader_killed_together_the_new_gateway_learns_the_new_leaders_versions(self):
-        store = Store(self, "--write-quorum", 1)
+        store = Store(self, *AT_ONCE, "--write-quorum", 1)
         acked = self.acknowledge(store, {"colour": "blue", "size": "L"})
         acked.update(self.acknowledge(store, {"colour": "green"}))
         before = pids(store)

@@ -7,15 +7,14 @@ import collections
 import itertools
 import os
 import random
-import re
 import signal
 import subprocess
 import threading
 import time
 import unittest
 
-from tests.helpers import (free_block, free_port, http, logs_folder, needs, output, start, start_node, wait_printed,
-                           wait_until)
+from tests.helpers import free_block, http, logs_folder, needs, start, start_node, wait_printed
+from tests.kvstore import Store
 from tests.test_lab2_replication import resume
 
 KEYS, SECONDS = ("a", "b", "c"), 3.0
@@ -101,44 +100,6 @@ def check(history):
     for kind in ("stale", "wrong", "unversioned"):
         lines += [f"  {kind}  {example}" for example in found[kind][:EXAMPLES]]
     return "\n".join(lines), sum(len(found[kind]) for kind in ("stale", "wrong", "unversioned"))
-
-
-class Store:
-    """One whole lab 3 kvstore started by its coordinator on free ports, its prompt on stdin; stopped when the test
-    ends. (Also used by tests.test_run_settings and tests.test_hostile_input.)"""
-
-    FAST = ["--delay", 0, "--heartbeat-interval", 0.2, "--dead-after", 1.2]
-
-    def __init__(self, test, *args, followers=3):
-        self.port, self.gateway_port, self.registry_port = free_port(), free_port(), free_port()
-        self.base = free_block(followers + 4)
-        self.logs = logs_folder(test)
-        self.process = start(test, "labs/distributed-kvstore/coordinator.py", "--followers", followers,
-                             "--port", self.port, "--gateway-port", self.gateway_port, "--registry-port",
-                             self.registry_port, "--base-port", self.base, "--logs", self.logs, *self.FAST, *args,
-                             stdin=subprocess.PIPE)
-        self.gateway = f"http://127.0.0.1:{self.gateway_port}"
-        wait_until(self.started, 30, "the whole store to start")
-
-    def started(self):
-        """True once the gateway is up; a coordinator that gave up fails the test with its own words."""
-        if self.process.poll() is not None:
-            raise AssertionError(f"the coordinator ended: {output(self.process)[-600:]}")
-        return self.node("gateway").get("up")
-
-    def status(self):
-        status, body, _ = http("GET", f"http://127.0.0.1:{self.port}/status")
-        return body if status == 200 else {"nodes": [], "events": []}
-
-    def node(self, name):
-        return next((node for node in self.status()["nodes"] if node["name"] == name), {})
-
-    def event(self, kind, pattern):
-        """The first event of that kind whose text matches pattern, else None."""
-        return next((e for e in self.status()["events"] if e["kind"] == kind and re.search(pattern, e["text"])), None)
-
-    def put(self, key, value):
-        return http("PUT", f"{self.gateway}/kv/{key}", {"value": value})
 
 
 class TombstoneTest(unittest.TestCase):

@@ -6,7 +6,7 @@ import unittest
 from concurrent.futures import ThreadPoolExecutor
 
 from tests.helpers import free_block, free_port, http, logs_folder, raw_request, run, start, start_node, wait_healthy
-from tests.test_history import Store
+from tests.kvstore import Store
 
 NODE = "labs/replication/node.py"
 KV = "labs/distributed-kvstore"

@@ -3,19 +3,14 @@ front door), the registry and its membership view, internal routes closed to out
 follower replaced and caught up, a gateway restarted), the processes a coordinator starts and stops, catch-up."""
 import importlib.util
 import re
-import secrets
 import signal
-import subprocess
 import sys
 import threading
 import unittest
 
 from tests.helpers import (ROOT, closed, free_block, free_port, holds_for, http, listen_on, logs_folder, needs,
                            output, run, start, wait_healthy, wait_until)
-
-LAB = "labs/distributed-kvstore"
-# fast failure detection: a member silent for 1 s is dead (5 missed heartbeats); writes replicate at once
-FAST = ["--delay", 0, "--replication-delay", 0.05, "--heartbeat-interval", 0.2, "--dead-after", 1.0]
+from tests.kvstore import LAB, Store
 
 
 def load_catch_up():
@@ -24,72 +19,6 @@ def load_catch_up():
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module.catch_up
-
-
-class Store:
-    """One whole kvstore started by its coordinator, with its prompt on stdin; stopped when the test ends.
-    The run's secret is ours to know (store.secret): a test can call internal routes as the run's processes do."""
-
-    def __init__(self, test, *args, followers=3):
-        self.port, self.gateway_port, self.registry_port = free_port(), free_port(), free_port()
-        self.base = free_block(followers + 4)  # the leader, the followers, and room for replacements
-        self.logs = logs_folder(test)
-        self.secret = secrets.token_hex(8)
-        self.process = start(test, f"{LAB}/coordinator.py", "--followers", followers, "--port", self.port,
-                             "--gateway-port", self.gateway_port, "--registry-port", self.registry_port,
-                             "--base-port", self.base, "--logs", self.logs, *FAST, *args, stdin=subprocess.PIPE,
-                             env={"LABS_SECRET": self.secret})
-        self.gateway = f"http://127.0.0.1:{self.gateway_port}"
-        self.registry = f"http://127.0.0.1:{self.registry_port}"
-        wait_until(lambda: self.started(), 30, "the whole store to start")
-
-    def started(self):
-        """True once the gateway is up; a coordinator that gave up fails the test with its own words."""
-        if self.process.poll() is not None:
-            raise AssertionError(f"the coordinator ended: {output(self.process)[-600:]}")
-        return self.node("gateway").get("up")
-
-    def status(self):
-        status, body, _ = http("GET", f"http://127.0.0.1:{self.port}/status")
-        return body if status == 200 else {"nodes": [], "events": []}
-
-    def node(self, name):
-        return next((node for node in self.status()["nodes"] if node["name"] == name), {})
-
-    def leader(self):
-        """The row of the node that leads now (names stay with processes: after an election it is a follower's)."""
-        return next((node for node in self.status()["nodes"] if node["role"] == "leader"), {})
-
-    def pids(self):
-        return {node["name"]: node["pid"] for node in self.status()["nodes"]}
-
-    def event(self, kind, pattern):
-        """The first event of that kind whose text matches pattern, else None."""
-        return next((e for e in self.status()["events"] if e["kind"] == kind and re.search(pattern, e["text"])), None)
-
-    def members(self):
-        """What the registry says now: name -> its row (state, pid, ...)."""
-        status, view, _ = http("GET", f"{self.registry}/members", timeout=3)
-        return {member["name"]: member for member in view["members"]} if status == 200 else {}
-
-    def command(self, line):
-        self.process.stdin.write(f"{line}\n".encode())
-        self.process.stdin.flush()
-
-    def put(self, key, value, client="test"):
-        return http("PUT", f"{self.gateway}/kv/{key}", {"value": value}, {"X-Client-Id": client})
-
-    def get(self, key, client="test"):
-        return http("GET", f"{self.gateway}/kv/{key}", headers={"X-Client-Id": client})
-
-    def logged(self, name, pattern, deadline=5):
-        """Wait until <logs>/<name>.log has a line matching pattern (a line comes after the answer it tells of)."""
-        return wait_until(lambda: re.search(pattern, (self.logs / f"{name}.log").read_text(), re.M), deadline,
-                          f"{pattern!r} in {name}.log")
-
-    def insider(self):
-        """The header that makes a request one of this run's processes'."""
-        return {"X-Run-Secret": self.secret}
 
 
 @needs("freshness")

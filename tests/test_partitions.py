@@ -2,92 +2,20 @@
 (epochs, the election's quorum, W acks). Clients write and read through the gateway all along; after `heal`
 the store is one again: nothing acknowledged lost, no read back in time, one leader, the replicas equal."""
 import itertools
-import re
-import subprocess
 import sys
 import threading
 import time
 import unittest
 
-from tests.helpers import free_block, free_port, holds_for, http, logs_folder, needs, output, start, wait_printed, \
-    wait_until
+from tests.helpers import holds_for, http, needs, output, wait_until
+from tests.kvstore import Store
 
-LAB = "labs/distributed-kvstore"
-FAST = ["--delay", 0, "--replication-delay", 0, "--heartbeat-interval", 0.2, "--dead-after", 1.0]
+# for every Store here: each follower gets a write as soon as the leader has it (no replication delay)
+AT_ONCE = ("--replication-delay", 0)
 KEYS = ["colour", "size", "shape"]
 # writes an outsider sends straight to the leader cut off at W = 2: enough that the versions it gives them (and
 # then refuses) run ahead of the new leader's
 OUTSIDER_WRITES = 40
-# a line of lab 1's log, printed for every request a node answers: "09:20:21 PUT    /replicate     200 ..."
-REQUEST = re.compile(r"^\d\d:\d\d:\d\d (GET|PUT|POST|DELETE) +(\S+)", re.M)
-
-
-class Store:
-    """One whole kvstore started by its coordinator, with its prompt on stdin; stopped when the test ends."""
-
-    def __init__(self, test, *args, followers=3):
-        self.port, self.gateway_port, self.registry_port = free_port(), free_port(), free_port()
-        self.base, self.followers = free_block(followers + 4), followers
-        self.logs = logs_folder(test)
-        self.process = start(test, f"{LAB}/coordinator.py", "--followers", followers, "--port", self.port,
-                             "--gateway-port", self.gateway_port, "--registry-port", self.registry_port,
-                             "--base-port", self.base, "--logs", self.logs, *FAST, *args, stdin=subprocess.PIPE)
-        self.gateway = f"http://127.0.0.1:{self.gateway_port}"
-        wait_until(self.started, 30, "the whole store to start")
-
-    def started(self):
-        if self.process.poll() is not None:
-            raise AssertionError(f"the coordinator ended: {output(self.process)[-600:]}")
-        return self.node("gateway").get("up")
-
-    def status(self):
-        status, body, _ = http("GET", f"http://127.0.0.1:{self.port}/status")
-        return body if status == 200 else {"nodes": [], "events": [], "cut": []}
-
-    def node(self, name):
-        return next((node for node in self.status()["nodes"] if node["name"] == name), {})
-
-    def event(self, kind, pattern):
-        """The first event of that kind whose text matches pattern, else None."""
-        return next((e for e in self.status()["events"] if e["kind"] == kind and re.search(pattern, e["text"])), None)
-
-    def members(self):
-        """The registry's GET /members, asked by us (an outsider may read it): name -> member."""
-        status, body, _ = http("GET", f"http://127.0.0.1:{self.registry_port}/members")
-        return {member["name"]: member for member in body["members"]} if status == 200 else {}
-
-    def command(self, line):
-        self.process.stdin.write(f"{line}\n".encode())
-        self.process.stdin.flush()
-
-    def printed(self, pattern, deadline=10):
-        wait_printed(self.process, pattern, deadline)
-
-    def port_of(self, name):
-        return self.base + (0 if name == "leader" else int(name[len("follower"):]))
-
-    def health(self, name):
-        """A node's /health, asked directly by us: the test is on no side of the partition."""
-        status, body, _ = http("GET", f"http://127.0.0.1:{self.port_of(name)}/health", timeout=3)
-        return body if status == 200 else {}
-
-    def children(self):
-        """The pids of the coordinator's child processes, as ps lists them (Linux, macOS)."""
-        listing = subprocess.run(["ps", "-A", "-o", "pid=,ppid="], capture_output=True, text=True).stdout
-        return {int(pid) for pid, ppid in (line.split() for line in listing.splitlines())
-                if int(ppid) == self.process.pid}
-
-    def replicas(self):
-        return ["leader", *(f"follower{number}" for number in range(1, self.followers + 1))]
-
-    def log_size(self, name):
-        return (self.logs / f"{name}.log").stat().st_size
-
-    def requests_in_log(self, name, since, until):
-        """[(method, path)] of the requests a node answered between two sizes of its log."""
-        with open(self.logs / f"{name}.log", "rb") as log:
-            log.seek(since)
-            return REQUEST.findall(log.read(until - since).decode(errors="replace"))
 
 
 class History:
@@ -162,7 +90,7 @@ class PartitionTest(unittest.TestCase):
     def cut_off(self, store, names):
         """`partition NAMES`; returns once the registry calls each of them dead (its silence is the cut's)."""
         store.command(f"partition {' '.join(names)}")
-        store.printed(r"partition +\S.*\| all the others")
+        store.printed(r"partition +\S.* cut off from all the others")
         wait_until(lambda: all(store.members().get(name, {}).get("state") == "dead" for name in names), 10,
                    f"the registry to call {', '.join(names)} dead")
 
@@ -283,7 +211,7 @@ class PartitionTest(unittest.TestCase):
         return requests
 
     def test_a_leader_cut_off_at_w_2_is_replaced_refuses_writes_and_after_heal_follows_caught_up(self):
-        store = Store(self, "--write-quorum", 2)
+        store = Store(self, *AT_ONCE, "--write-quorum", 2)
         history = self.start_clients(store)
         old_pid = store.health("leader")["pid"]
         self.cut_off(store, ["leader"])
@@ -332,7 +260,7 @@ class PartitionTest(unittest.TestCase):
         self.assertGreater(store.members()["leader"]["heartbeats"], heartbeats)  # they cross again
 
     def test_a_minority_leader_at_w_1_keeps_acknowledging_the_majority_elects_nobody_and_heal_loses_nothing(self):
-        store = Store(self, "--write-quorum", 1)
+        store = Store(self, *AT_ONCE, "--write-quorum", 1)
         history = self.start_clients(store)
         pids = {name: store.health(name)["pid"] for name in ("leader", "follower1")}
         self.cut_off(store, ["leader", "follower1"])
@@ -380,7 +308,7 @@ class PartitionTest(unittest.TestCase):
             self.assertEqual([r for r in requests if r[1] in ("/replicate", "/snapshot")], [], name)
 
     def test_a_cut_that_moves_and_heals_while_nobody_writes_still_ends_with_one_leader(self):
-        store = Store(self, "--write-quorum", 1)
+        store = Store(self, *AT_ONCE, "--write-quorum", 1)
         status, reply, _ = http("PUT", f"{store.gateway}/kv/colour", {"value": "blue"})
         self.assertEqual(status, 201, reply)
         pids = {name: store.health(name)["pid"] for name in store.replicas()}

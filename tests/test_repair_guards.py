@@ -15,7 +15,7 @@ from unittest import mock
 
 from tests.helpers import (ROOT, free_port, holds_for, http, listen_on, logs_folder, needs, output, start_node,
                            wait_until)
-from tests.test_lab3_kvstore import LAB, Store
+from tests.kvstore import LAB, Store
 
 POSIX_ONLY = unittest.skipIf(sys.platform == "win32", "SIGSTOP and SIGCONT exist on Linux and macOS only")
 REPAIRS = {"killed", "promoted", "replace"}  # the events of a repair that acts

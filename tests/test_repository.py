@@ -130,6 +130,20 @@ class ImportsTest(unittest.TestCase):
         return next((candidate for candidate in candidates if candidate.is_file()), None)
 
 
+class PromptHelpTest(unittest.TestCase):
+    def test_every_prompt_command_s_help_fits_80_columns(self):
+        program = ("import sys; sys.path[:0] = ['.', 'labs/distributed-kvstore']\n"
+                   "from prompt import KVStorePrompt\nfrom labs.replication.prompt import Prompt\n"
+                   "for cls in (Prompt, KVStorePrompt):\n"
+                   "    for name in dir(cls):\n"
+                   "        if name.startswith('do_') and name != 'do_EOF':\n"
+                   "            print(getattr(cls, name).__doc__)\n")
+        result = subprocess.run([sys.executable, "-c", program], cwd=ROOT, capture_output=True, text=True, timeout=30)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertGreater(len(result.stdout.splitlines()), 8)
+        self.assertEqual([line for line in result.stdout.splitlines() if len(line) > 80], [])
+
+
 class PortFlagsTest(unittest.TestCase):
     def test_every_port_flag_of_every_script_refuses_what_is_no_port_in_one_line_and_exit_code_2(self):
         found = scripts()

@@ -9,7 +9,7 @@ import time
 import unittest
 
 from tests.helpers import free_block, free_port, http, logs_folder, needs, start, wait_printed, wait_until
-from tests.test_history import Store
+from tests.kvstore import Store
 
 RUN = {"--delay": "0.02", "--replication-delay": "0.05"}  # as the run was started
 

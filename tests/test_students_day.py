@@ -2,46 +2,15 @@
 written yet says once, in one line of 80 columns, what to write, and the lab goes on around it; after the instructor
 puts the answer in (`python -m labs.plumbing.exercises --solution EX EDITION`, run from the repository), the same
 step runs on it, with no exercise line at all. Lab 3 runs on the students' own labs 1 and 2."""
-import os
 import re
-import shutil
 import subprocess
 import sys
-import tempfile
 import unittest
-from pathlib import Path
 
 from labs.plumbing.exercises import EXERCISES, needs as needs_line, stubbed
-from tests.helpers import (ROOT, free_block, free_port, http, needs, output, stop, wait_healthy, wait_printed,
-                           wait_until)
-
-
-def environment():
-    """Ours, without colours and without anything of a run (a secret, a partition file) or another root."""
-    return {name: value for name, value in {**os.environ, "NO_COLOR": "1"}.items()
-            if not name.startswith("LABS_") and name not in ("PYTHONPATH", "MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
-
-
-def start_in(test, folder, script, *args, stdin=None):
-    """`python script args` started from folder, as a student starts it there; stopped when the test ends.
-    Its output (stdout and stderr) goes to a temporary file: read it with output(process)."""
-    log = tempfile.TemporaryFile(mode="w+")
-    process = subprocess.Popen([sys.executable, "-u", script, *map(str, args)], cwd=folder, stdin=stdin,
-                               stdout=log, stderr=subprocess.STDOUT, env=environment(), text=True)
-    process.log = log
-    test.addCleanup(log.close)
-    test.addCleanup(stop, process)
-    return process
-
-
-def type_in(process, command):
-    """A command typed at a coordinator's prompt."""
-    process.stdin.write(command + "\n")
-    process.stdin.flush()
-
-
-def lines_with(process, text):
-    return [line for line in output(process).splitlines() if text in line]
+from tests.edition import environment, lines_with, make_edition, start_in, type_in
+from tests.helpers import (ROOT, free_block, free_port, http, logs_folder, needs, output, stop, wait_healthy,
+                           wait_printed, wait_until)
 
 
 @needs(*EXERCISES)  # the answers come from the repository
@@ -50,22 +19,12 @@ class StudentsDayTest(unittest.TestCase):
 
     @classmethod
     def setUpClass(cls):
-        parent = Path(tempfile.mkdtemp(prefix="students-day-"))
-        cls.addClassCleanup(shutil.rmtree, parent, ignore_errors=True)
-        cls.folder = parent / "ed"
-        made = subprocess.run([sys.executable, "-m", "labs.plumbing.exercises", str(cls.folder)], cwd=ROOT,
-                              capture_output=True, text=True, timeout=60, env=environment())
-        assert made.returncode == 0, made.stdout + made.stderr
+        cls.folder = make_edition(cls)
 
     def setUp(self):
         for lab, path, function in EXERCISES.values():  # as the edition had it: no answer in
             target = self.folder / path
             target.write_text(stubbed(target.read_text(encoding="utf-8")), encoding="utf-8")
-
-    def logs(self):
-        folder = Path(tempfile.mkdtemp(prefix="labs-logs-"))
-        self.addCleanup(shutil.rmtree, folder, ignore_errors=True)
-        return folder
 
     def solution(self, name):
         """The instructor, in the repository, puts the answer to one exercise into the student's edition."""
@@ -132,7 +91,7 @@ class StudentsDayTest(unittest.TestCase):
         port = free_block(4)
         coordinator = start_in(self, self.folder, "labs/replication/coordinator.py", "--port", port, "--base-port",
                                port + 1, "--followers", 2, "--delay", 0.01, "--replication-delay", 0.01,
-                               "--logs", self.logs(), *more, stdin=subprocess.PIPE)
+                               "--logs", logs_folder(self), *more, stdin=subprocess.PIPE)
         wait_printed(coordinator, "commands:")
         return coordinator
 
@@ -173,7 +132,7 @@ class StudentsDayTest(unittest.TestCase):
         coordinator = start_in(self, self.folder, "labs/distributed-kvstore/coordinator.py", "--port", port,
                                "--gateway-port", port + 1, "--registry-port", port + 2, "--base-port", port + 3,
                                "--dead-after", 1, "--heartbeat-interval", 0.2, "--delay", 0.01,
-                               "--replication-delay", 0.01, "--logs", self.logs(), *more, stdin=subprocess.PIPE)
+                               "--replication-delay", 0.01, "--logs", logs_folder(self), *more, stdin=subprocess.PIPE)
         wait_printed(coordinator, "commands:")
         return coordinator, port
 
@@ -185,8 +144,9 @@ class StudentsDayTest(unittest.TestCase):
         for name in EXERCISES:
             self.assertIn(name, banner[0])
         # the registry's detector, unwritten, says so once in the coordinator's terminal (relayed)
-        wait_until(lambda: lines_with(coordinator, "to write: failure-detector"), 10, "the detector's line")
-        self.assertEqual(len(lines_with(coordinator, "to write: failure-detector")), 1, output(coordinator))
+        said = "exercise   write state_after in registry.py"
+        wait_until(lambda: lines_with(coordinator, said), 10, "the detector's line")
+        self.assertEqual(len(lines_with(coordinator, said)), 1, output(coordinator))
         type_in(coordinator, "quit")
         wait_printed(coordinator, "stopped the 6 processes")
         self.assertNotIn("Traceback", output(coordinator))

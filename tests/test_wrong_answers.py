@@ -6,41 +6,22 @@ a member's state unchanged), no traceback, no flood.
 
 This file is left out of the students' edition: it holds wrong answers. Each is written here from scratch (never
 put together from the answer's lines): a student's likely mistake, the ones issue 31 names and a few more."""
-import os
 import re
 import shutil
 import subprocess
 import sys
-import tempfile
 import textwrap
 import time
 import unittest
-from pathlib import Path
 
 from labs.plumbing.exercises import EXERCISES, STUB
-from tests.helpers import (ROOT, free_block, free_port, http, output, stop, wait_healthy, wait_printed,
-                           wait_until)
+from tests.edition import environment, lines_with, make_edition, start_in, type_in
+from tests.helpers import free_block, free_port, http, logs_folder, output, wait_healthy, wait_printed, wait_until
 
 # what a check's message shows of the inputs, in each lab
 INPUTS = {1: r"limit \d+, window [\d.]+ s", 2: r"v\d+ acknowledged", 3: r"suspect after [\d.]+ s, dead after"}
 # the lines of a check's report: its heading, one line per check, the first failure's lines, the count
 REPORT = re.compile(r"exercise [\w-]+: .*|  (ok  |FAIL)  .*| {8}.*|  \d+ of \d+ checks pass.*")
-
-
-def environment():
-    """Ours, without colours and without anything of a run (a secret, a partition file) or another root."""
-    return {name: value for name, value in {**os.environ, "NO_COLOR": "1"}.items()
-            if not name.startswith("LABS_") and name not in ("PYTHONPATH", "MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
-
-
-def make_edition(test_case_class):
-    """A students' edition, made as the instructor makes it, removed when the class is done."""
-    parent = Path(tempfile.mkdtemp(prefix="students-"))
-    test_case_class.addClassCleanup(shutil.rmtree, parent, ignore_errors=True)
-    made = subprocess.run([sys.executable, "-m", "labs.plumbing.exercises", str(parent / "ed")],
-                          cwd=ROOT, capture_output=True, text=True, timeout=60)
-    assert made.returncode == 0, made.stdout + made.stderr
-    return parent / "ed"
 
 
 def write_attempt(test, folder, name, code):
@@ -54,28 +35,6 @@ def write_attempt(test, folder, name, code):
     lines = textwrap.dedent(code).strip("\n").splitlines()
     target.write_text(stub.sub(lambda match: "\n".join(match.group(1) + line for line in lines), original),
                       encoding="utf-8")
-
-
-def start_in(test, folder, script, *args, stdin=None):
-    """`python script args` started from folder, as a student starts it there; stopped when the test ends.
-    Its output (stdout and stderr) goes to a temporary file: read it with output(process)."""
-    log = tempfile.TemporaryFile(mode="w+")
-    process = subprocess.Popen([sys.executable, "-u", script, *map(str, args)], cwd=folder, stdin=stdin,
-                               stdout=log, stderr=subprocess.STDOUT, env=environment(), text=True)
-    process.log = log
-    test.addCleanup(log.close)
-    test.addCleanup(stop, process)
-    return process
-
-
-def type_in(process, command):
-    """A command typed at a coordinator's prompt."""
-    process.stdin.write(command + "\n")
-    process.stdin.flush()
-
-
-def lines_with(process, text):
-    return [line for line in output(process).splitlines() if text in line]
 
 
 class Report:
@@ -426,11 +385,6 @@ class TheLabsLiveOnTest(unittest.TestCase):
     def setUpClass(cls):
         cls.folder = make_edition(cls)
 
-    def logs(self):
-        folder = Path(tempfile.mkdtemp(prefix="labs-logs-"))
-        self.addCleanup(shutil.rmtree, folder, ignore_errors=True)
-        return folder
-
     def test_a_node_whose_allow_raises_refuses_each_request_naming_the_exercise_and_says_it_once(self):
         write_attempt(self, self.folder, "fixed-window", """
             seen = self.counts[client]
@@ -483,7 +437,7 @@ class TheLabsLiveOnTest(unittest.TestCase):
         port = free_block(4)
         coordinator = start_in(self, self.folder, "labs/replication/coordinator.py", "--port", port, "--base-port",
                                port + 1, "--followers", 2, "--delay", 0.01, "--replication-delay", 0.01, "--logs",
-                               self.logs(), stdin=subprocess.PIPE)
+                               logs_folder(self), stdin=subprocess.PIPE)
         wait_printed(coordinator, "commands:")
         type_in(coordinator, "put colour blue")
         wait_printed(coordinator, r'write +colour="blue" v1 acked')
@@ -539,7 +493,7 @@ class TheLabsLiveOnTest(unittest.TestCase):
         coordinator = start_in(self, self.folder, "labs/distributed-kvstore/coordinator.py", "--port", port,
                                "--gateway-port", port + 1, "--registry-port", port + 2, "--base-port", port + 3,
                                "--dead-after", 1, "--heartbeat-interval", 0.2, "--delay", 0.01,
-                               "--replication-delay", 0.01, "--logs", self.logs(), stdin=subprocess.PIPE)
+                               "--replication-delay", 0.01, "--logs", logs_folder(self), stdin=subprocess.PIPE)
         wait_printed(coordinator, "commands:")
         wait_printed(coordinator, r"exercise +failure-detector: state_after answered 'Alive'")
         type_in(coordinator, "kill follower2")

@@ -64,8 +64,8 @@ def serve(handler):
         raise BadRequest(405, f"{method} is not allowed on {path}")
     elif method == "GET":
         status, reply, answers = door.read(decode_key(path[4:]))
-        skipped = [f"{ports([node])} {'stale' if said in (200, 404) else 'silent'}"
-                   for node, said, other in answers if other is not reply]
+        skipped = ["stale" if said in (200, 404) else "silent"
+                   for _, said, other in answers if other is not reply]
         where = f"-> {ports([reply['node']])}" if "node" in reply else "no fresh answer"
         where += f" ({', '.join(skipped)})" if skipped else ""
     else:

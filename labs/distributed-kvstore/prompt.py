@@ -20,7 +20,7 @@ class KVStorePrompt(Prompt):
             or super().node(arg)
 
     def do_kill(self, arg):
-        """kill NODE: crash that process (kill -9), no goodbye; the registry hears only silence."""
+        """kill NODE: crash that process (kill -9): the registry hears only silence"""
         node = self.node(arg)
         if node and node.up:
             node.process.kill()
@@ -29,16 +29,16 @@ class KVStorePrompt(Prompt):
             print(f"{node} is not running", flush=True)
 
     def do_partition(self, arg):
-        """partition NODE...: cut these nodes off from all the others (coordinator, registry, gateway too),
-        both ways; they run on. partition alone: the cut now."""
+        """partition NODE...: cut them off from all the others, both ways (alone: the cut)"""
         store, names = self.coordinator, arg.split()
         if not names:
             return print(f"the cut: {', '.join(store.cut)} | all the others" if store.cut else "no partition",
                          flush=True)
-        nodes = [store.cluster.find(name) for name in names]
-        if None in nodes or len(nodes) == len(store.cluster.nodes):
-            return print("name some of the nodes (not all): the leader, followers; like partition leader",
-                         flush=True)
+        nodes = [self.node(name) for name in names]
+        if None in nodes:
+            return
+        if len(set(nodes)) == len(store.cluster.nodes) or not set(nodes) <= set(store.cluster.nodes):
+            return print("name some of the nodes, not all (no gateway or registry): like partition leader", flush=True)
         store.partition([node.name for node in nodes])
 
     def do_heal(self, arg):

@@ -100,7 +100,7 @@ class Store:
         self.seen = events[-1]["id"] if events else self.seen
         states, now = {member["name"]: member["state"] for member in view["members"]}, time.monotonic()
         for node in self.cluster.nodes:
-            # exited long ago, yet not dead to the registry: the failure detector keeps it (said once)
+            # exited long ago, yet not dead to the registry: the failure detector keeps it (counted news)
             gone = self.exited.setdefault(node.name, now) if not node.up else self.exited.pop(node.name, None)
             if gone and now - gone > 3 * self.args.dead_after and states.get(node.name) not in (None, "dead"):
                 self.cluster.news("exercise", f"{node.name} exited, registry: {states[node.name]}; "
@@ -129,7 +129,8 @@ class Store:
             self.cluster.nodes[0], self.cluster.nodes[index] = chosen, old
             chosen.role, old.role, self.epoch = "leader", "follower", epoch
         self.tell_gateway()
-        self.cluster.event("promoted", f"{chosen.name} leads epoch {epoch}; {old.name} is a follower now")
+        self.cluster.event("promoted", f"{chosen.name} leads epoch {epoch}" +
+                           f"; {old.name} is a follower now" * old.up)
 
     def new_follower(self):
         """A new follower's place in the map: the next name, and a port nobody listens on, not used before."""
@@ -167,14 +168,16 @@ class Store:
         self.cut, new = names, self.cut_file.with_suffix(".new")
         new.write_text(json.dumps([self.cluster.find(name).address for name in names]))
         os.replace(new, self.cut_file)
-        self.cluster.event("partition", f"{', '.join(names)} | all the others: nothing crosses")
+        self.cluster.event("partition", f"{', '.join(names)} cut off from all the others")
         leader, followers, w = self.cluster.leader, self.cluster.followers, self.write_quorum
         beside = sum(1 for follower in followers if (follower.name in names) == (leader.name in names))
         others, needed = len(followers) - beside, len(followers) - w + 1
         self.cluster.event("partition", f"the leader's side {'can' if beside >= w else 'cannot'} write: "
-                                        f"W = {w}, {beside} of {len(followers)} followers there")
-        self.cluster.event("partition", f"the other side {'can' if others >= needed else 'cannot'} elect: "
-                                        f"N - W + 1 = {needed} votes, it has {others}")
+                                        f"W = {w}, {beside} follower{'s' * (beside != 1)} there")
+        # the coordinator elects, on its side: the side of the nodes not named
+        why = f"N - W + 1 = {needed} votes, it has {others}" if leader.name in names else "the coordinator is not there"
+        can = "can" if leader.name in names and others >= needed else "cannot"
+        self.cluster.event("partition", f"the other side {can} elect: {why}")
 
     def heal(self):
         self.cut = []

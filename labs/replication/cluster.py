@@ -83,8 +83,11 @@ class Cluster:
                 text = line.decode(errors="replace")
                 log.write(text)
                 log.flush()
-                if text.startswith(("exercise ", "to write: ")):
-                    self.news("exercise", text.strip().replace("exercise ", "", 1))
+                if text.startswith("exercise "):
+                    self.news("exercise", text.strip()[len("exercise "):])
+                elif text.startswith("to write: "):
+                    # "to write: NAME, FUNCTION in FILE; CHECK" -> "write FUNCTION in FILE; CHECK": 80 columns
+                    self.news("exercise", "write " + text.strip().partition(", ")[2])
 
     def stop(self, node):
         processes.stop(node.process)

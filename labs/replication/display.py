@@ -21,16 +21,19 @@ NUMBERS = ("keys", "version", "epoch", "writes", "reads")
 class Events:
     """The newest KEEP events (for GET /status), each shown as one line as it happens."""
 
-    KEEP = 200
+    KEEP, QUIET = 200, 10.0
 
     def __init__(self, show):
-        self.show, self.events, self.counts = show, deque(maxlen=self.KEEP), {}
+        self.show, self.events, self.counts, self.last = show, deque(maxlen=self.KEEP), {}, {}
         self.ids, self.lock = itertools.count(1), threading.Lock()
 
     def add(self, kind, text, data=None, counted=False):
         """Keep one event and show it; data: fields for the page's drawings; counted: news that may repeat."""
         with self.lock:
-            count = self.counts[kind, text] = self.counts.get((kind, text), 0) + 1 if counted else 1
+            now, key = time.monotonic(), (kind, text)
+            # news back after QUIET seconds without it is new again
+            fresh, self.last[key] = now - self.last.get(key, -math.inf) > self.QUIET, now
+            count = self.counts[key] = self.counts[key] + 1 if counted and not fresh else 1
             event = {**(data or {}), "id": next(self.ids), "time": time.strftime("%H:%M:%S"), "kind": kind,
                      "text": text, "count": count}
             if counted and self.events and (self.events[-1]["kind"], self.events[-1]["text"]) == (kind, text):

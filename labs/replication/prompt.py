@@ -68,7 +68,7 @@ class Prompt(cmd.Cmd):
         return node
 
     def do_put(self, arg):
-        """put KEY VALUE: write through the leader; done once W followers hold it (VALUE: JSON or text)."""
+        """put KEY VALUE: write through the leader, done once W followers hold it"""
         key, _, text = arg.strip().partition(" ")
         if not key or not text.strip():
             return print("usage: put KEY VALUE", flush=True)

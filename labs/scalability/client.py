@@ -66,7 +66,7 @@ def run(requests, concurrency, balancer, rate=0, client_id=""):
             with lock:
                 results.append((node, status, seconds))
                 print(f"{count:5}  {node:<15} {status}  {seconds * 1000:6.0f} ms  "
-                      f"{reply.get('error', '')[-40:]}", flush=True)
+                      f"{reply.get('error', '')[:40]}", flush=True)
             time.sleep(max(0.0, start + 1 / rate - time.monotonic()) if rate else 0)
 
     # daemon: Ctrl-C stops them too
@@ -112,7 +112,7 @@ def main():
         formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--requests", type=int, default=30, help="requests in all (default 30)")
     parser.add_argument("--concurrency", type=int, default=10, help="threads at once (default 10)")
-    parser.add_argument("--nodes", type=parse_nodes, help="host:port list or ports (default NODES)")
+    parser.add_argument("--nodes", type=parse_nodes, help="ports, or host:port (default 8001-8003)")
     parser.add_argument("--strategy", choices=sorted(STRATEGIES), default="round-robin",
                         help="(default round-robin)")
     parser.add_argument("--rate", type=float, default=0, help="requests a second per thread")

@@ -7,6 +7,7 @@ Prints each client command and what it printed (the nodes stay quiet); stops eve
 import argparse
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 # the repository root, for `import labs...`
@@ -26,7 +27,9 @@ def start_node(children, port, *args):
 
 def client(children, options, show=True):
     """Start client.py with options, the command shown first; show=False keeps its output."""
-    print(paint(f"\n$ {exercises.PYTHON} labs/scalability/client.py {options}", "bold"), flush=True)
+    # the command as one would type it, within 80 columns
+    command = textwrap.wrap(f"$ {exercises.PYTHON} labs/scalability/client.py {options}", 76, break_on_hyphens=False)
+    print(paint("\n" + " \\\n    ".join(command), "bold"), flush=True)
     log = None if show else subprocess.PIPE
     children.append(processes.start(HERE / "client.py", *options.split(), quiet=False, log=log))
     return children[-1]
@@ -50,8 +53,8 @@ def main():
             processes.stop(child)
         if exercises.missing(["fixed-window"]):
             return print(f"\ne. rate limiting: {exercises.needs('fixed-window')}")
-        print(paint(f"\ne. node {port} allows each client 5 requests per second: a polite client"
-                    " (1 request\n   a second) and a bombarding one (10 threads), at the same time",
+        print(paint(f"\ne. node {port} allows each client 5 requests per second: a polite client\n"
+                    "   (1 request a second) and a bombarding one (10 threads), at the same time",
                     "bold"), flush=True)
         start_node(children, port, "--rate-limit", "fixed-window", "--limit", 5, "--window", 1)
         polite = client(children, f"--requests 4 --concurrency 1 --rate 1 --nodes {port}"

@@ -213,7 +213,8 @@ def main():
         return node
 
     def ready(node):
-        work = f"{args.workers} worker{'s' * (args.workers > 1)}, {args.delay} s of work per request"
+        workers = f"{args.workers} worker{'s' * (args.workers > 1)}"
+        work = f"{workers}, {args.delay} s of work per request"
         front = f"a front, {args.load_balance} over {ports(args.backends or [])}"
         limit = f"\nrate limit: {args.limit} requests per {args.window:g} s per client"
         return f"node {node.name} ready: {front if args.load_balance else work}" + \
