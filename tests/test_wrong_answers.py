@@ -6,15 +6,21 @@ a member's state unchanged), no traceback, no flood.
 
 This file is left out of the students' edition: it holds wrong answers. Each is written here from scratch (never
 put together from the answer's lines): a student's likely mistake, the ones issue 31 names and a few more."""
+import contextlib
+import io
 import re
 import shutil
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 import unittest
+from unittest import mock
 
+from labs.plumbing import boundary
 from labs.plumbing.exercises import EXERCISES, STUB
+from labs.plumbing.jsonhttp import BadRequest
 from tests.edition import environment, lines_with, make_edition, start_in, type_in
 from tests.helpers import free_block, free_port, http, logs_folder, output, wait_healthy, wait_printed, wait_until
 
@@ -378,6 +384,24 @@ class WrongAnswersTest(unittest.TestCase):
                 self.assertEqual([line for line in lines if len(line) > 80], [], result.stdout)
 
 
+class EndlessTest(unittest.TestCase):
+    def test_a_call_that_does_not_end_is_said_once_while_it_runs(self):
+        """An endless loop never returns to say it was slow: the boundary's watchdog says it (ENDLESS 0.5 s here)."""
+        def allow(limiter, client):
+            time.sleep(3)  # as good as endless, here
+
+        def call():
+            with contextlib.suppress(BadRequest):  # no answer (None): the request is refused, later
+                guarded(None, "a")
+        said, thread = io.StringIO(), threading.Thread(target=call, daemon=True)
+        with mock.patch.object(boundary, "ENDLESS", 0.5), contextlib.redirect_stdout(said):
+            guarded = boundary.exercise("fixed-window", allow)
+            thread.start()
+            thread.join()
+        self.assertEqual(said.getvalue().splitlines()[0],
+                         "exercise fixed-window: allow runs for over 0.5 s: an endless loop?")
+
+
 class TheLabsLiveOnTest(unittest.TestCase):
     """Each lab run in the edition on a wrong answer, driven as a student would: its processes live on."""
 
@@ -495,7 +519,7 @@ class TheLabsLiveOnTest(unittest.TestCase):
                                "--dead-after", 1, "--heartbeat-interval", 0.2, "--delay", 0.01,
                                "--replication-delay", 0.01, "--logs", logs_folder(self), stdin=subprocess.PIPE)
         wait_printed(coordinator, "commands:")
-        wait_printed(coordinator, r"exercise +failure-detector: state_after answered 'Alive'")
+        wait_printed(coordinator, r"exercise +state_after answered 'Alive'")
         type_in(coordinator, "kill follower2")
         wait_printed(coordinator, r"killed +follower2")
         news = r"exercise +follower2 exited, registry: alive; failure-detector decides"

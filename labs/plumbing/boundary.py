@@ -3,7 +3,8 @@
 guard() puts it around every exercise a process loaded, as the process starts: the lesson files stay
 plain. A call that raises, answers what RULES refuse, is not written yet or takes over SLOW seconds
 prints one line (the exercise, file:line, what went wrong) once per distinct problem, and the caller
-gets the safe answer. attempt() gives a check's call a time limit: an endless loop cannot hold it.
+gets the safe answer; one still running after ENDLESS seconds is said too. attempt() gives a check's
+call a time limit: an endless loop cannot hold it.
 """
 import functools
 import sys
@@ -15,9 +16,12 @@ from pathlib import Path
 from labs.plumbing.exercises import EXERCISES, ROOT, needs
 from labs.plumbing.jsonhttp import BadRequest
 
-SLOW = 0.1
+# seconds: a call slower is said once; one still running is said too (an endless loop?)
+SLOW, ENDLESS = 0.1, 10.0
 REFUSE = object()
 SAID, SAID_LOCK = set(), threading.Lock()
+# the calls under way: when each began, and what to say if it never ends; the thread that watches them
+RUNNING, WATCHDOG = {}, []
 # each exercise: what its answer must be, and what the lab does with a wrong one (the safe answer)
 RULES = {
     # (allowed, remaining, seconds until the next window); wrong: the request is refused
@@ -46,7 +50,12 @@ def exercise(name, function):
 
     @functools.wraps(function)
     def guarded(*args):
-        started = time.perf_counter()
+        started, call = time.perf_counter(), object()
+        RUNNING[call] = started, f"exercise {name}: {function.__name__} runs for over {ENDLESS:g} s: an endless loop?"
+        with SAID_LOCK:
+            if not WATCHDOG:
+                WATCHDOG.append(threading.Thread(target=watch, daemon=True))
+                WATCHDOG[0].start()
         try:
             answer = function(*args)
         except NotImplementedError:
@@ -55,7 +64,10 @@ def exercise(name, function):
             key = (type(error), where(error, function))
             problem = f"exercise {name}: {function.__name__} raised {key[0].__name__} at {key[1]}: {error}"
         else:
-            problem = key = None if valid(answer) else f"exercise {name}: {function.__name__} answered {answer!r}"
+            # one line for each kind of wrong answer (a wrong version each time would be a flood)
+            key = None if valid(answer) else type(answer)
+            problem = key and f"exercise {name}: {function.__name__} answered {answer!r}"
+        RUNNING.pop(call)
         took = time.perf_counter() - started
         if took > SLOW:
             say(f"exercise {name}: {function.__name__} took {took:.1f} s: it must be quick", "slow")
@@ -66,6 +78,15 @@ def exercise(name, function):
             raise BadRequest(500, problem)
         return safe
     return guarded
+
+
+def watch():
+    """Every second, a call under way for over ENDLESS seconds is said: an endless loop never returns to say so."""
+    while True:
+        time.sleep(1)
+        for began, line in list(RUNNING.values()):
+            if time.perf_counter() - began > ENDLESS:
+                say(line, "endless")
 
 
 def where(error, function):

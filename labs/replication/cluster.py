@@ -83,10 +83,11 @@ class Cluster:
                 text = line.decode(errors="replace")
                 log.write(text)
                 log.flush()
+                # "exercise NAME: FUNCTION ..." -> "FUNCTION ...", "to write: NAME, FUNCTION in FILE; CHECK" ->
+                # "write FUNCTION in FILE; CHECK": the function names the exercise, and the line fits 80 columns
                 if text.startswith("exercise "):
-                    self.news("exercise", text.strip()[len("exercise "):])
+                    self.news("exercise", text.strip().partition(": ")[2])
                 elif text.startswith("to write: "):
-                    # "to write: NAME, FUNCTION in FILE; CHECK" -> "write FUNCTION in FILE; CHECK": 80 columns
                     self.news("exercise", "write " + text.strip().partition(", ")[2])
 
     def stop(self, node):

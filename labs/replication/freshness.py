@@ -97,6 +97,7 @@ class FrontDoor:
             self.freshness)
         if reported:
             return reported[1], reported[2], answers
-        said = [f"v{reply['version']}" for _, status, reply in answers if status in (200, 404)]
+        said = list(dict.fromkeys(f"v{reply['version']}" for _, status, reply in answers
+                                  if status in (200, 404)))
         why = f"is_fresh said no to {', '.join(said)}" if said else "no replica had an answer"
         return 503, {"error": f"no answer as new as v{self.freshness.version(key)}: {why}"}, answers
