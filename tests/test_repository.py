@@ -192,9 +192,13 @@ class ReadingListTest(unittest.TestCase):
 
 
 def diff_lines(old, new):
-    """How many lines `diff old new` shows: each line removed and each line added."""
+    """How many lines a diff from old to new shows, each removed and each added line: the larger of what `diff`
+    and difflib's unified diff count (they match lines differently)."""
     matcher = difflib.SequenceMatcher(None, old, new, autojunk=False)
-    return sum(i2 - i1 + j2 - j1 for tag, i1, i2, j1, j2 in matcher.get_opcodes() if tag != "equal")
+    exact = sum(i2 - i1 + j2 - j1 for tag, i1, i2, j1, j2 in matcher.get_opcodes() if tag != "equal")
+    unified = sum(line[:1] in "+-" and line[:3] not in ("+++", "---")
+                  for line in difflib.unified_diff(old, new, lineterm="", n=0))
+    return max(exact, unified)
 
 
 class ReadmeImportsTest(unittest.TestCase):

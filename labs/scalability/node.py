@@ -20,7 +20,7 @@ from urllib.parse import unquote
 # the repository root, for `import labs...`
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 from labs.plumbing.colour import cut
-from labs.plumbing.flags import port, ports, serve
+from labs.plumbing import flags
 from labs.plumbing.jsonhttp import BadRequest
 from labs.scalability.client import parse_nodes
 from labs.scalability.load_balancer import STRATEGIES as BALANCERS, load_balancer
@@ -38,7 +38,7 @@ class Node(ThreadingHTTPServer):
     request_queue_size = 128
     # on Windows, address reuse would let a second node take a port in use
     allow_reuse_address = sys.platform != "win32"
-    # the strategies of --rate-limit and --load-balance; None: off
+    # --rate-limit's and --load-balance's strategies; None: off
     rate_limiter = balancer = None
 
     def __init__(self, host, port, workers, delay, handler=None):
@@ -186,20 +186,13 @@ def main():
         description="A key-value node over HTTP.",
         epilog="example: python labs/scalability/node.py --rate-limit fixed-window --limit 5",
         formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
-    parser.add_argument("--port", type=port, default=8001, help="port to listen on (default 8001)")
-    parser.add_argument("--workers", type=int, default=2, help="requests at once (default 2)")
-    parser.add_argument("--delay", type=float, default=0.1, help="seconds of work (default 0.1)")
+    flags.add(parser, "host", "port", "workers", "delay", "limit", "window", port=8001)
     parser.add_argument("--rate-limit", choices=sorted(LIMITERS), help="limit each client")
-    parser.add_argument("--limit", type=int, default=5, help="requests per window (default 5)")
-    parser.add_argument("--window", type=float, default=1.0, help="seconds of a window (default 1)")
     parser.add_argument("--load-balance", choices=sorted(BALANCERS), help="be a front")
     parser.add_argument("--backends", type=parse_nodes, help="the front's nodes: ports")
     args = parser.parse_args()
     if args.workers < 1 or args.delay < 0:
         parser.error("--workers must be at least 1 and --delay not negative")
-    if args.limit < 1 or not args.window > 0:
-        parser.error("--limit must be at least 1 and --window more than 0")
     if bool(args.load_balance) != bool(args.backends) or \
             f"{args.host}:{args.port}" in (args.backends or []):
         parser.error("--load-balance goes with --backends, the other nodes: --backends 8001,8002")
@@ -215,12 +208,11 @@ def main():
     def ready(node):
         workers = f"{args.workers} worker{'s' * (args.workers > 1)}"
         work = f"{workers}, {args.delay} s of work per request"
-        front = f"a front, {args.load_balance} over {ports(args.backends or [])}"
+        front = f"a front, {args.load_balance} over {flags.ports(args.backends or [])}"
         limit = f"\nrate limit: {args.limit} requests per {args.window:g} s per client"
         return f"node {node.name} ready: {front if args.load_balance else work}" + \
             limit * bool(args.rate_limit)
-    # listen (a port in use: one line), print ready(node), serve until Ctrl-C
-    serve(parser, args, make, ready)
+    flags.serve(parser, args, make, ready)
 
 
 if __name__ == "__main__":
