@@ -7,7 +7,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from tests.helpers import ROOT, output, stop
+from tests.helpers import ROOT, output, output_file, stop
 
 
 def environment():
@@ -29,11 +29,11 @@ def make_edition(test_case_class):
 def start_in(test, folder, script, *args, stdin=None):
     """`python script args` started from folder, as a student starts it there; stopped when the test ends.
     Its output (stdout and stderr) goes to a temporary file: read it with output(process)."""
-    log = tempfile.TemporaryFile(mode="w+")
+    log, process_output = output_file(test)
     process = subprocess.Popen([sys.executable, "-u", script, *map(str, args)], cwd=folder, stdin=stdin,
                                stdout=log, stderr=subprocess.STDOUT, env=environment(), text=True)
-    process.log = log
-    test.addCleanup(log.close)
+    os.close(log)
+    process.output = process_output
     test.addCleanup(stop, process)
     return process
 

@@ -228,13 +228,13 @@ def start(test, script, *args, stdin=None, env=None):
 
     env adds to (a value of None: removes from) our environment. Its output goes to a
     temporary file: read it with output(process)."""
-    log = tempfile.TemporaryFile(mode="w+")
+    log, process_output = output_file(test)
     environment = {**os.environ, "NO_COLOR": "1", **(env or {})}
     process = subprocess.Popen([sys.executable, "-u", str(ROOT / script), *map(str, args)], cwd=ROOT,
                                stdin=stdin, stdout=log, stderr=subprocess.STDOUT,
                                env={name: value for name, value in environment.items() if value is not None})
-    process.log = log
-    test.addCleanup(log.close)
+    os.close(log)
+    process.output = process_output
     test.addCleanup(stop, process)
     return process
 
@@ -254,10 +254,19 @@ def start_node(test, script, *args):
     return port, process
 
 
+def output_file(test):
+    """A file for a process's output (an OS handle and its path), removed when the test ends.
+
+    The test reads it by its path: reading through the process's own handle would share one
+    file offset with the process, and a seek(0) there would make it write over its first lines."""
+    handle, path = tempfile.mkstemp(prefix="labs-output-")
+    test.addCleanup(os.remove, path)
+    return handle, Path(path)
+
+
 def output(process):
     """Everything the process has printed so far."""
-    process.log.seek(0)
-    return process.log.read()
+    return process.output.read_text(errors="replace")
 
 
 def run(script, *args, timeout=60, input=None):
