@@ -11,8 +11,10 @@ from tests.helpers import ROOT, output, output_file, stop
 
 
 def environment():
-    """Ours, without colours and without anything of a run (a secret, a partition file) or another root."""
-    return {name: value for name, value in {**os.environ, "NO_COLOR": "1"}.items()
+    """Ours, without colours and without anything of a run (a secret, a partition file) or another root.
+    No .pyc files: a test rewrites an exercise several times a second, and Python would take a cached
+    attempt for the new one when the two have the same size and modification second."""
+    return {name: value for name, value in {**os.environ, "NO_COLOR": "1", "PYTHONDONTWRITEBYTECODE": "1"}.items()
             if not name.startswith("LABS_") and name not in ("PYTHONPATH", "MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
 
 

@@ -3,6 +3,7 @@
 Tests start the project's scripts as real processes on ports chosen at run time, poll
 instead of sleeping, and stop every process with addCleanup, even when the test fails.
 """
+import contextlib
 import json
 import os
 import re
@@ -102,6 +103,36 @@ def http(method, url, body=None, headers=None, timeout=10):
         return status, json.loads(raw), head
     except ValueError:
         return status, raw, head
+
+
+POSIX_ONLY = unittest.skipIf(sys.platform == "win32", "SIGSTOP and SIGCONT exist on Linux and macOS only")
+
+
+def pause(test, pid):
+    """SIGSTOP a process; it resumes when the test ends, whatever happens."""
+    os.kill(pid, signal.SIGSTOP)
+    test.addCleanup(resume, pid)
+
+
+def resume(pid):
+    """SIGCONT a paused process, if it is still there, so that it can be stopped."""
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGCONT)
+
+
+def running(pid):
+    """True if process pid exists (a paused one too)."""
+    try:
+        os.kill(pid, 0)
+        return True
+    except ProcessLookupError:
+        return False
+
+
+def health(port):
+    """A node's /health reply ({} if it does not answer 200)."""
+    status, body, _ = http("GET", f"http://127.0.0.1:{port}/health")
+    return body if status == 200 else {}
 
 
 def wait_until(check, deadline=10, what="condition"):

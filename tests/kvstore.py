@@ -47,6 +47,11 @@ class Store:
         """The row of the node that leads now (names stay with processes: after an election it is a follower's)."""
         return next((node for node in self.status()["nodes"] if node["role"] == "leader"), {})
 
+    def whole(self):
+        """A leader and all N followers up and ready, none of them catching up."""
+        ready = [node["role"] for node in self.status()["nodes"] if node["up"] and node.get("ready")]
+        return ready.count("leader") == 1 and ready.count("follower") == self.followers
+
     def pids(self):
         return {node["name"]: node["pid"] for node in self.status()["nodes"]}
 

@@ -4,7 +4,6 @@ exercise's check says in a few lines what to do; a solution puts one answer in a
 from the instructor's repository; `make check` and every refusal end with our own line, within 80x12.
 
 This file goes into the edition: it holds no answer and no wrong attempt (tests/test_wrong_answers.py has those)."""
-import os
 import re
 import shutil
 import subprocess
@@ -14,16 +13,11 @@ import unittest
 from pathlib import Path
 
 from labs.plumbing.exercises import EXERCISES, STUB, needs as needs_line, region, stubbed
+from tests.edition import environment
 from tests.helpers import ROOT, needs, run
 
 LAB_NAMES = {1: "scalability", 2: "replication", 3: "distributed-kvstore"}
 INSTRUCTORS = "instructor's repository"
-
-
-def environment():
-    """Ours, without colours and without anything of a run (a secret, a partition file) or another root."""
-    return {name: value for name, value in {**os.environ, "NO_COLOR": "1"}.items()
-            if not name.startswith("LABS_") and name not in ("PYTHONPATH", "MAKEFLAGS", "MFLAGS", "MAKELEVEL")}
 
 
 def run_in(folder, *args, timeout=60):

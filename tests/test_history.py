@@ -13,9 +13,8 @@ import threading
 import time
 import unittest
 
-from tests.helpers import free_block, http, logs_folder, needs, start, start_node, wait_printed
+from tests.helpers import free_block, http, logs_folder, needs, resume, start, start_node, wait_printed
 from tests.kvstore import Store
-from tests.test_lab2_replication import resume
 
 KEYS, SECONDS = ("a", "b", "c"), 3.0
 CLIENTS = [{"write": 1, "delete": 1}] * 6 + [{"read": 1}] * 4  # each client's kinds of operation, and how often

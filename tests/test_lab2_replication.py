@@ -2,7 +2,6 @@
 catches up before it serves, the leader answers after W acks (503 unreachable, 504 too slow), slow clients;
 then through the coordinator: stale reads never reported, down and up, the leader stopped twice under writes,
 a paused follower, no process left behind, impossible settings, the --watch view."""
-import contextlib
 import json
 import os
 import re
@@ -14,17 +13,12 @@ import time
 import unittest
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
+from labs.plumbing.jsonhttp import BODY_DEADLINE
 from tests.helpers import (assert_cut_off, closed, free_block, free_port, holds_for, http, listen_on, logs_folder,
-                           needs, output, run, start, Trickle, wait_healthy, wait_printed, wait_until)
+                           needs, output, resume, run, start, Trickle, wait_healthy, wait_printed, wait_until)
 
 NODE = "labs/replication/node.py"
 COORDINATOR = "labs/replication/coordinator.py"
-
-
-def resume(pid):
-    """SIGCONT a paused process, if it is still there, so that it can be stopped."""
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGCONT)
 
 
 def gone(pid):
@@ -241,16 +235,16 @@ class NodeTest(unittest.TestCase):
         self.assertEqual(http("GET", leader + "/kv/k")[1]["value"], 1)  # it stays where it landed: not acknowledged
         status, reply, _ = http("PUT", leader + "/kv/k", {"value": 2}, {"X-Write-Quorum": "1"})
         self.assertEqual((status, list(reply["acks"])), (200, [f"127.0.0.1:{follower}"]))
-        # A follower that answers at once but takes a write only 1.5 s after it reached it: its ack is too late.
-        late, prompt = SlowFollower(self, 1.5), self.node("--role", "follower")[1]
+        # A follower that answers at once but takes a write only 3 s after it reached it: its ack is too late.
+        late, prompt = SlowFollower(self, 3), self.node("--role", "follower")[1]
         slow, _ = self.node("--replicate-to", f"{prompt},127.0.0.1:{late.server_port}", "--replication-delay", 0.01)
         started = time.monotonic()
         status, reply, _ = http("PUT", slow + "/kv/k", {"value": 1})
-        self.assertLess(time.monotonic() - started, 1.5)  # about 1 s beyond the replication delays
+        self.assertLess(time.monotonic() - started, 2.5)  # about 1 s beyond the replication delays, not 3
         self.assertEqual((status, list(reply["acks"])), (504, [f"127.0.0.1:{prompt}"]))
         self.assertRegex(reply["error"], r"^W = 2 acks needed, 1 came: .*\b1(\.0)? s\b")
         self.assertNotIn("unreachable", reply["error"])
-        wait_until(lambda: late.last == [1, 1], 5, "the slow follower to take v1 after all")
+        wait_until(lambda: late.last == [1, 1], 10, "the slow follower to take v1 after all")
         self.assertEqual(http("PUT", slow + "/kv/k", {"value": 2}, {"X-Write-Quorum": "1"})[0], 200)
 
     def test_trickling_clients_get_408_within_about_2_s_and_the_leader_keeps_serving(self):
@@ -261,7 +255,7 @@ class NodeTest(unittest.TestCase):
         started = time.monotonic()
         self.assertEqual(http("GET", leader + "/health")[0], 200)
         status, reply, _ = http("PUT", leader + "/kv/k", {"value": 1})
-        self.assertLess(time.monotonic() - started, 1.0)
+        self.assertLess(time.monotonic() - started, BODY_DEADLINE)  # before the slow clients are cut off
         self.assertEqual((status, list(reply["acks"])), (201, [f"127.0.0.1:{follower}"]))  # acknowledged
         self.assertTrue(all(client.is_alive() for client in slow))  # served while both were still sending
         assert_cut_off(self, slow)
@@ -426,7 +420,7 @@ class CoordinatorTest(unittest.TestCase):
         for _ in range(4):  # round robin: two of them ask follower1 first
             started = time.monotonic()
             status, reply, _ = http("GET", self.url + "/kv/k")
-            self.assertLess(time.monotonic() - started, 2.5)
+            self.assertLess(time.monotonic() - started, 4)  # about 1 s, READ_TIMEOUT
             self.assertEqual((status, reply["value"]), (200, 1))
         missed = [e["text"] for e in http("GET", self.url + "/status", timeout=15)[1]["events"]
                   if e["kind"] == "missed"]

@@ -1,31 +1,13 @@
 """Lab 3, the kvstore survives its leader and its registry: a follower is elected (epoch 2), no acknowledged
 write is lost, no read is stale, writes resume through the gateway; a deposed leader acknowledges nothing;
 a big snapshot installs; a registry restarted learns the members again and the repairs go on."""
-import contextlib
 import os
 import signal
-import sys
 import time
 import unittest
 
-from tests.helpers import free_port, http, needs, output, start, start_node, wait_until
+from tests.helpers import POSIX_ONLY, free_port, http, needs, output, resume, start, start_node, wait_until
 from tests.kvstore import LAB, Store
-
-POSIX_ONLY = unittest.skipIf(sys.platform == "win32", "SIGSTOP and SIGCONT exist on Linux and macOS only")
-
-
-def resume(pid):
-    """SIGCONT a paused process, if it is still there."""
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGCONT)
-
-
-def whole(store, n=3):
-    """A leader and n followers up and ready."""
-    nodes = store.status()["nodes"]
-    return sum(1 for node in nodes if node["role"] == "leader" and node["up"] and node.get("ready")) == 1 and \
-        sum(1 for node in nodes if node["role"] == "follower" and node["up"] and node.get("ready")) == n
-
 
 class EpochTest(unittest.TestCase):
     """Lab 3's nodes, started by hand: a follower that follows a newer epoch refuses the old leader."""
@@ -93,7 +75,7 @@ class FailoverTest(unittest.TestCase):
         self.assertRegex(report, r"\n([1-9]\d*) writes acknowledged")
         self.assertIn("\n     0 acknowledged writes lost", report)
         self.assertIn("\n     0 stale reads", report)
-        wait_until(lambda: whole(store), 15, "a leader and 3 followers again")  # the old leader's slot refilled
+        wait_until(store.whole, 15, "a leader and 3 followers again")  # the old leader's slot refilled
         self.assertTrue(store.event("replace", r"^leader is dead: follower4 :\d+ takes its place$"))
 
     @POSIX_ONLY
@@ -110,7 +92,7 @@ class FailoverTest(unittest.TestCase):
         self.assertEqual(store.put("colour", "green")[0], 200)  # the new leader does
         self.assertEqual(store.pids()["leader"], old["pid"])  # kept, under its name, in a follower's place
         self.assertEqual(store.node("leader")["role"], "follower")
-        wait_until(lambda: whole(store), 15, "a leader and 3 followers again, the old leader among them")
+        wait_until(store.whole, 15, "a leader and 3 followers again, the old leader among them")
         for _ in range(6):
             self.assertEqual(store.get("colour")[1]["value"], "green")
 

@@ -9,7 +9,7 @@ import unittest
 from unittest import mock
 
 from labs.plumbing import processes
-from tests.helpers import free_block, holds_for, http, logs_folder, start, start_node, wait_healthy, wait_until
+from tests.helpers import free_block, health, holds_for, http, logs_folder, start, start_node, wait_healthy, wait_until
 
 NODE = "labs/replication/node.py"
 
@@ -17,10 +17,6 @@ NODE = "labs/replication/node.py"
 def old_entries(count, epoch=1):
     """What a leader of epoch wrote: v1..v<count>, "old" values."""
     return [{"version": v, "epoch": epoch, "key": f"k{v}", "value": "old"} for v in range(1, count + 1)]
-
-
-def health(port):
-    return http("GET", f"http://127.0.0.1:{port}/health")[1]
 
 
 class LogMatchingTest(unittest.TestCase):

@@ -78,7 +78,7 @@ class WrongAnswersTest(unittest.TestCase):
         report = Report(result, time.monotonic() - started)
         self.assertEqual(report.code, 1, report.text)
         self.assertNotIn("Traceback", report.text)
-        self.assertLess(report.seconds, 5, report.text)
+        self.assertLess(report.seconds, 15, report.text)  # seconds, not minutes (a loaded 2-core laptop included)
         self.assertTrue(report.failed, report.text)
         self.assertTrue(1 <= len(report.details) <= 6, report.text)  # the first failure shows itself, shortly
         message = [line for line in report.lines if line.startswith("  FAIL  ") or line.startswith(" " * 8)]
@@ -105,12 +105,12 @@ class WrongAnswersTest(unittest.TestCase):
 
     # ---- fixed-window (lab 1): allow sets `allowed` and `count`; the line after the TODO returns them
 
-    def test_fixed_window_that_sleeps_5_s_is_stopped_by_the_deadline_within_3_s(self):
+    def test_fixed_window_that_sleeps_60_s_is_stopped_by_the_deadline(self):
         report = self.check("fixed-window", """
-            time.sleep(5)
+            time.sleep(60)
             allowed, count = True, 0
         """)
-        self.assertLess(report.seconds, 3, report.text)
+        self.assertLess(report.seconds, 15, report.text)  # not the 60 s
         self.assertIn("allow answers (allowed, remaining, seconds to the next window)", report.failed)
         self.assertIn("within 1 s", report.shown)
         self.assertIn("quick decision", report.shown)
