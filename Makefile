@@ -1,4 +1,4 @@
-# Every target is one python command; the README lists them for people without make.
+# Every target is one python command (demo: the three demos); the README lists them for people without make.
 PYTHON ?= python3
 
 .PHONY: demo test check student solution doctor clean demo-scalability bench-scalability demo-replication demo-kvstore

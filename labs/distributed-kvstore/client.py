@@ -22,10 +22,10 @@ LOCK = threading.Lock()
 
 
 def read(gateway, key):
-    """GET key through the gateway; a rate limiter's 429 is waited out (up to 10 s)."""
+    """GET key through the gateway; a rate limiter's 429 or a repair's 503 is waited out (up to 10 s)."""
     for _ in range(10):
         status, reply = send(gateway, "GET", f"/kv/{key}", timeout=10)
-        if status != 429:
+        if status not in (429, 503):
             break
         time.sleep(1)
     return status, reply

@@ -22,15 +22,17 @@ REPAIR_EVERY = 0.2
 
 
 class Coordinator:
-    """Repairs a Store, in a thread of its own, until the coordinator stops."""
+    """Repairs a Store in a thread of its own; its last pass ends before the processes stop."""
 
     def __init__(self, store):
         # unfinished: an election failed, and its voters follow an epoch that has no leader yet
         self.store, self.stopping, self.unfinished = store, False, False
+        # offered: the newest epoch offered to a node (unanswered, it may have been taken all the same)
+        self.offered, self.repairing = 1, threading.Thread(target=self.repair, daemon=True)
 
     def start(self):
         self.store.start()
-        threading.Thread(target=self.repair, daemon=True).start()
+        self.repairing.start()
 
     def repair(self):
         """Every REPAIR_EVERY seconds, the most urgent step; a failed one is tried again. A leader
@@ -62,7 +64,7 @@ class Coordinator:
         fewer than W acks, and acknowledges nothing more. The most complete voter (newest epoch,
         then version, as Raft compares logs) leads."""
         store = self.store
-        followers, epoch = store.cluster.followers, store.epoch + 1
+        followers, epoch = store.cluster.followers, max(store.epoch, self.offered) + 1
         running = [follower for follower in followers if follower.up]
         needed = max(1, min(len(followers) - store.write_quorum + 1, len(running)))
         votes = {follower: vote for follower in running
@@ -73,6 +75,7 @@ class Coordinator:
                                                  f"needed (N - W + 1)")
         chosen = max(votes, key=lambda follower: completeness(votes[follower]))
         others = [node.address for node in store.cluster.nodes if node is not chosen]
+        self.offered = epoch
         if store.ask(chosen, "POST", "/lead", {"epoch": epoch, "followers": others}) is None:
             return store.cluster.news("refused", f"no leader: {chosen.name} did not take epoch "
                                                  f"{epoch}")
@@ -106,6 +109,8 @@ class Coordinator:
 
     def stop_all(self):
         self.stopping = True
+        if self.repairing.is_alive():
+            self.repairing.join(timeout=30)
         self.store.stop_all()
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 # the repository root, and this folder, for `import labs...` and `import routes`
 sys.path[:0] = [str(Path(__file__).resolve().parents[2]), str(Path(__file__).resolve().parent)]
 from labs.plumbing.colour import log
-from labs.plumbing.flags import finite, port, serve
+from labs.plumbing import flags
 from labs.plumbing.jsonhttp import JsonHandler, JsonServer
 from labs.plumbing.network import across
 import routes
@@ -137,10 +137,9 @@ def main():
     parser = argparse.ArgumentParser(
         description="The kvstore's membership registry: heartbeats in, alive/suspect/dead out.",
         epilog="example: python labs/distributed-kvstore/registry.py --port 9200")
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (127.0.0.1)")
-    parser.add_argument("--port", type=port, default=9200, help="port to listen on (default 9200)")
-    parser.add_argument("--suspect-after", type=finite, default=2.0, help="seconds (default 2)")
-    parser.add_argument("--dead-after", type=finite, default=4.0, help="seconds (default 4)")
+    flags.add(parser, "host", "port", "dead-after", port=9200, dead_after=4.0)
+    parser.add_argument("--suspect-after", type=flags.finite, default=2.0,
+                        help="seconds of silence before a member is suspect (default 2)")
     args = parser.parse_args()
     if not 0 < args.suspect_after < args.dead_after:
         parser.error("need 0 < --suspect-after < --dead-after")
@@ -149,9 +148,8 @@ def main():
         registry = Registry((args.host, args.port), args.suspect_after, args.dead_after)
         threading.Thread(target=registry.watch_forever, daemon=True).start()
         return registry
-    serve(parser, args, make, lambda registry: f"registry :{registry.server_port} ready: suspect "
-                                               f"after {args.suspect_after} s, dead after "
-                                               f"{args.dead_after} s")
+    flags.serve(parser, args, make, lambda registry: f"registry :{registry.server_port} ready: "
+                f"suspect after {args.suspect_after} s, dead after {args.dead_after} s")
 
 
 if __name__ == "__main__":

@@ -26,10 +26,10 @@ HERE = Path(__file__).resolve().parent
 class Store:
     """The processes of one store, in lab 2's map (nodes[0] the leader), plus a gateway and a registry."""
 
-    def __init__(self, args, show=print_line):
+    def __init__(self, args):
         self.args, self.epoch, self.cut, self.told, self.view = args, 1, [], None, {}
         followers = [Replica(f"follower{k}", "follower", args.base_port + k) for k in range(1, args.followers + 1)]
-        self.cluster = Cluster([Replica("leader", "leader", args.base_port), *followers], args.logs, show)
+        self.cluster = Cluster([Replica("leader", "leader", args.base_port), *followers], args.logs, print_line)
         self.registry = Replica("registry", "registry", args.registry_port)
         self.gateway = Replica("gateway", "gateway", args.gateway_port)
         self.write_quorum, self.read_quorum = args.write_quorum, args.read_quorum
@@ -76,6 +76,8 @@ class Store:
     def restart(self, member):
         """The gateway or the registry, again on its port; a new gateway learns the versions from a leader first."""
         self.cluster.news("dead", f"{member} stopped (killed or crashed): restarting it")
+        # a new registry numbers its events from 1
+        self.seen = 0 if member is self.registry else self.seen
         if member is self.gateway and self.ask(self.cluster.leader, "GET", "/health") is None:
             return self.cluster.news("refused", "the gateway waits for a leader that answers")
         self.cluster.stop(member)
@@ -94,7 +96,6 @@ class Store:
         if view is None:
             return []
         self.view, events = view, view["events"]
-        self.seen = 0 if events and events[-1]["id"] < self.seen else self.seen  # a new registry counts from 1
         for e in [e for e in events if e["id"] > self.seen]:
             self.cluster.news(e["event"], f"{e['member']} :{e['port']} ({e['role']}), says the registry")
         self.seen = events[-1]["id"] if events else self.seen
@@ -148,7 +149,7 @@ class Store:
     def write(self, key, value):
         started = time.perf_counter()
         status, reply = send(self.gateway.address, "PUT", f"/kv/{quote(key, safe='')}", {"value": value})
-        tell_write(self.cluster, key, value, status, reply, time.perf_counter() - started)
+        tell_write(self.cluster, key, status, reply, time.perf_counter() - started)
 
     def read(self, key):
         """The prompt's get, as any client's (the gateway's log says which replica answered, which were stale)."""

@@ -25,7 +25,8 @@ RUNNING, WATCHDOG = {}, []
 # each exercise: what its answer must be, and what the lab does with a wrong one (the safe answer)
 RULES = {
     # (allowed, remaining, seconds until the next window); wrong: the request is refused
-    "fixed-window": (lambda answer: isinstance(answer, tuple) and len(answer) == 3 and type(answer[0]) is bool, REFUSE),
+    "fixed-window": (lambda answer: isinstance(answer, tuple) and len(answer) == 3 and type(answer[0]) is bool
+                     and all(isinstance(number, (int, float)) for number in answer[1:]), REFUSE),
     # True or False; wrong: the answer is not reported
     "freshness": (lambda answer: type(answer) is bool, False),
     # one of the states; wrong (None): the member's state stays as it was
@@ -60,17 +61,18 @@ def exercise(name, function):
             answer = function(*args)
         except NotImplementedError:
             problem, key = needs(name), "stub"
-        except Exception as error:
+        except (Exception, SystemExit) as error:
             key = (type(error), where(error, function))
             problem = f"exercise {name}: {function.__name__} raised {key[0].__name__} at {key[1]}: {error}"
         else:
             # one line for each kind of wrong answer (a wrong version each time would be a flood)
             key = None if valid(answer) else type(answer)
             problem = key and f"exercise {name}: {function.__name__} answered {answer!r}"
-        RUNNING.pop(call)
+        finally:
+            RUNNING.pop(call)
         took = time.perf_counter() - started
         if took > SLOW:
-            say(f"exercise {name}: {function.__name__} took {took:.1f} s: it must be quick", "slow")
+            say(f"exercise {name}: {function.__name__} took {took:.1f} s: it must be quick", ("slow", name))
         if problem is None:
             return answer
         say(problem, (name, key))
@@ -86,7 +88,7 @@ def watch():
         time.sleep(1)
         for began, line in list(RUNNING.values()):
             if time.perf_counter() - began > ENDLESS:
-                say(line, "endless")
+                say(line, line)
 
 
 def where(error, function):

@@ -40,6 +40,8 @@ def shallow(value):
 
 def decode_key(text):
     """A key from a URL path, percent-decoded as strict UTF-8: two byte strings never name one key."""
+    if not text:
+        raise BadRequest(404, "no key: the path is /kv/<key>")
     try:
         return unquote(text, errors="strict")
     except UnicodeDecodeError:
@@ -105,7 +107,8 @@ class JsonHandler(BaseHTTPRequestHandler):
     def do_request(self):
         path = urlsplit(self.path).path
         head, _, rest = path[1:].partition("/")
-        route = (self.command, f"/{head}/") if rest else (self.command, path)
+        # "/kv/k": the route "/kv/" with "k"; "/kv/" and "/kv": the route "/kv"
+        route = (self.command, f"/{head}/") if rest else (self.command, path.rstrip("/") or "/")
         answers = self.ROUTES.get(route)
         if answers is None:
             return self.unrouted()
@@ -187,6 +190,8 @@ class JsonHandler(BaseHTTPRequestHandler):
         """http.server's own refusals (a request line too long: 414, no such method: 501), in JSON too."""
         self.close_connection = True
         self.start, self.note = getattr(self, "start", time.perf_counter()), ""
+        # refused before its request line was read: no method or path to log
+        self.command, self.path = self.command or "-", getattr(self, "path", "-")
         self.send_json(code, {"error": message or self.responses.get(code, ("error",))[0]})
 
     def log_message(self, format, *args):

@@ -19,7 +19,7 @@ LIFELINE = Path(__file__).with_name("lifeline.py")
 
 def start(script, *args, quiet=True, log=None):
     """Run `python -u script args` as a child that goes when we go (its stdin is our pipe, see lifeline.py);
-    its output goes to log (a file, or subprocess.PIPE) if given, else is dropped when quiet, else shown."""
+    its output goes to log (a file, or subprocess.PIPE) if given, else is dropped when quiet (not its errors)."""
     return subprocess.Popen([sys.executable, "-u", str(LIFELINE), str(script), *map(str, args)],
                             stdin=subprocess.PIPE, stdout=log or (subprocess.DEVNULL if quiet else None),
                             stderr=subprocess.STDOUT if log else None)
@@ -70,7 +70,7 @@ def stop(process, grace=3):
 
 
 def run_script(main):
-    """Run a demo's, bench's or tour's main(): Ctrl-C or SIGTERM end it with one line, not a traceback."""
+    """Run a demo's or bench's main(): Ctrl-C or SIGTERM end it with one line, not a traceback."""
     stop_on_signals()
     try:
         main()

@@ -58,7 +58,7 @@ class Coordinator:
         started = time.perf_counter()
         body = None if deleted else {"value": value}
         status, reply = self.front_door.write("DELETE" if deleted else "PUT", key, body)
-        tell_write(self.cluster, key, body and value, status, reply, time.perf_counter() - started)
+        tell_write(self.cluster, key, status, reply, time.perf_counter() - started)
         return status, reply
 
     def read(self, key):
@@ -73,13 +73,17 @@ class Coordinator:
         up by the leader's stream; a leader, of a new epoch, first copies the snapshot of the most
         complete follower, so that versions only move forward."""
         self.epoch += node.role == "leader"
-        self.front_door.epoch = self.epoch
         self.cluster.launch(node, self.command(node, "--catch-up"))
+        self.front_door.epoch = self.epoch
         running = [follower for follower in self.cluster.followers if follower.up]
         source = max(running, default=None, key=lambda f: completeness(self.cluster.health(f)))
         if node.role == "leader":
-            snapshot = send(source.address, "GET", "/snapshot")[1] if source else EMPTY
-            send(node.address, "PUT", "/snapshot", dict(snapshot, epoch=self.epoch), timeout=10)
+            status, snapshot = send(source.address, "GET", "/snapshot", timeout=10) if source \
+                else (200, EMPTY)
+            if status != 200 or send(node.address, "PUT", "/snapshot",
+                                     dict(snapshot, epoch=self.epoch), timeout=10)[0] != 200:
+                self.cluster.stop(node)
+                raise RuntimeError(f"{node} stopped: no snapshot from {source.name}; try again")
             source = source.name if source else "nobody"
             self.cluster.event("caught-up", f"{node} copied v{snapshot.get('version')} from "
                                             f"{source}: epoch {self.epoch}")

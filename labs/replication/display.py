@@ -128,9 +128,9 @@ def watch_coordinator(port):
           lambda status: frame(status, port), lambda status: shown(status["events"]))
 
 
-def tell_write(cluster, key, value, status, reply, seconds):
+def tell_write(cluster, key, status, reply, seconds):
     """The event lines of a write: each ack the leader waited for, then the write, or why it was refused."""
-    what = f"{key} deleted" if value is None else f"{key}={short(value)}"
+    what = f"{key} deleted" if reply.get("deleted") else f"{key}={short(reply.get('value'))}"
     if status == 404:
         return cluster.event("write", f"{key}: not found v{reply['version']}: deleted already", {"key": key})
     if status not in (200, 201):

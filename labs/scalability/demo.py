@@ -19,10 +19,13 @@ HERE = Path(__file__).resolve().parent
 
 
 def start_node(children, port, *args):
-    """Start node.py on port, added to children (to be stopped); exit with one line if it fails."""
-    children.append(processes.start(HERE / "node.py", "--port", port, *args))
-    if not processes.wait_healthy(f"127.0.0.1:{port}", process=children[-1]):
-        raise SystemExit(f"no node started on port {port}: in use? Stop your nodes, or use --port")
+    """Start node.py on port, added to children (to be stopped); exit with one line if it fails
+    (a node of yours on the port answers /health too: the port must be free first)."""
+    if processes.port_free(port):
+        children.append(processes.start(HERE / "node.py", "--port", port, *args))
+        if processes.wait_healthy(f"127.0.0.1:{port}", process=children[-1]):
+            return
+    raise SystemExit(f"no node started on port {port}: in use? Stop your nodes, or use --port")
 
 
 def client(children, options, show=True):
