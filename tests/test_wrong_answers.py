@@ -217,7 +217,9 @@ class WrongAnswersTest(unittest.TestCase):
             self.counts[client] = seen + 1 if allowed else seen
             count = self.counts[client]
         """)
-        self.assert_first_failure(report, "a new window starts from zero for everyone; its first request counts")
+        # the real clock may cross a window during an earlier check too: then that one fails first
+        self.assertIn("a new window starts from zero for everyone; its first request counts", report.failed,
+                      report.text)
 
     def test_fixed_window_that_answers_1_and_0_instead_of_true_and_false(self):
         report = self.check("fixed-window", """
